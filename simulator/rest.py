@@ -1,0 +1,400 @@
+"""The fake REST API: the slice of Twilio's 2010-04-01 API that Voiceline calls.
+
+``FakeTwilioApi`` serves, on 127.0.0.1 and behind HTTP basic auth (account SID + auth
+token, like Twilio)::
+
+    POST /2010-04-01/Accounts/{AccountSid}/Messages.json        send an SMS
+    GET  /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json  fetch it
+    POST /2010-04-01/Accounts/{AccountSid}/Calls.json           place a call
+    GET  /2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json     fetch it
+    POST /2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json     update: Status, Url, Twiml
+    GET  /2010-04-01/Accounts/{AccountSid}/Recordings/{Sid}     media (.wav default, .mp3)
+    GET  /2010-04-01/Accounts/{AccountSid}/Recordings/{Sid}.json
+    GET  /2010-04-01/Accounts/{AccountSid}/Recordings/{Sid}/Transcriptions.json
+
+Every request is kept in ``requests`` for assertions. Errors have Twilio's body
+(``code``, ``message``, ``more_info``, ``status``) so ``twilio.rest.Client`` raises
+``TwilioRestException`` with the right code. The API only stores and reports: what a new
+message or call *does* (ringing a phone, posting callbacks) is the engine's business, which
+it learns from ``take_events()``. That split keeps the HTTP thread from ever waiting on the
+product, which may itself be waiting on this API.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Request, Response
+
+from simulator.media import silent_mp3, silent_wav
+from simulator.resources import (
+    API_VERSION,
+    ERROR_MESSAGES,
+    ApiError,
+    ApiEvent,
+    CallRecord,
+    MessageRecord,
+    RecordedRequest,
+    RecordingRecord,
+    ScriptedFailure,
+    SimulatorError,
+    json_response,
+    new_sid,
+)
+from simulator.serving import BackgroundServer
+
+Clock = Callable[[], datetime]
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_ROUTE = re.compile(
+    rf"^/{API_VERSION}/Accounts/(?P<account>AC\w+)/"
+    r"(?P<collection>Messages|Calls|Recordings)"
+    r"(?:/(?P<sid>[A-Z]{2}\w+?))?(?P<suffix>/Transcriptions\.json|\.json|\.mp3|\.wav)?$"
+)
+
+
+def utc_now() -> datetime:
+    """Return the current time in UTC."""
+    return datetime.now(UTC)
+
+
+class FakeTwilioApi:
+    """Twilio's REST API for one account, served from a background thread on loopback."""
+
+    def __init__(
+        self,
+        account_sid: str | None = None,
+        auth_token: str = "simulator-auth-token",
+        *,
+        clock: Clock = utc_now,
+        port: int = 0,
+    ) -> None:
+        self.account_sid = account_sid or new_sid("AC")
+        self.auth_token = auth_token
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._requests: list[RecordedRequest] = []
+        self._failures: list[ScriptedFailure] = []
+        self._events: queue.SimpleQueue[ApiEvent] = queue.SimpleQueue()
+        self.has_events = threading.Event()
+        self.messages: dict[str, MessageRecord] = {}
+        self.calls: dict[str, CallRecord] = {}
+        self.recordings: dict[str, RecordingRecord] = {}
+        self._server = BackgroundServer(self.wsgi, port=port, name="the fake Twilio API")
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> FakeTwilioApi:
+        """Start serving on 127.0.0.1 (port 0 picks a free port); return self."""
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the server thread to end."""
+        self._server.stop()
+
+    def __enter__(self) -> FakeTwilioApi:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """Return the root URL to give ``client.api.base_url`` (no trailing slash)."""
+        return self._server.url
+
+    @property
+    def account_url(self) -> str:
+        """Return the URL under which this account's resources live."""
+        return f"{self.base_url}/{API_VERSION}/Accounts/{self.account_sid}"
+
+    def recording_url(self, sid: str) -> str:
+        """Return the media URL of a recording, as Twilio sends it (no extension)."""
+        return f"{self.account_url}/Recordings/{sid}"
+
+    # -- what tests look at and script -----------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Return every request received so far, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def requests_to(self, collection: str, method: str = "POST") -> list[RecordedRequest]:
+        """Return the requests whose path ends with ``collection`` (e.g. ``Messages.json``)."""
+        return [r for r in self.requests if r.method == method and r.path.endswith(collection)]
+
+    def fail_next(
+        self,
+        kind: Literal["sms", "call"],
+        *,
+        to: str | None = None,
+        status: int = 400,
+        code: int = 21211,
+        message: str | None = None,
+        times: int = 1,
+    ) -> None:
+        """Make the next ``times`` matching create requests fail with a Twilio error."""
+        if kind not in ("sms", "call"):
+            raise SimulatorError(f"kind must be 'sms' or 'call', not {kind!r}")
+        if times < 1 or not 400 <= status <= 599:
+            raise SimulatorError("times must be >= 1 and status an HTTP error status")
+        text = message or ERROR_MESSAGES.get(code, f"Error {code}")
+        with self._lock:
+            self._failures.append(ScriptedFailure(kind, to, status, code, text, times))
+
+    def take_events(self) -> list[ApiEvent]:
+        """Remove and return the events not yet handled by the engine, oldest first."""
+        events: list[ApiEvent] = []
+        while True:
+            try:
+                events.append(self._events.get_nowait())
+            except queue.Empty:
+                break
+        self.has_events.clear()
+        return events
+
+    # -- what the engine writes ------------------------------------------------------------
+
+    def add_message(self, record: MessageRecord) -> None:
+        """Store a message made outside the API (an inbound SMS)."""
+        with self._lock:
+            self.messages[record.sid] = record
+
+    def add_call(self, record: CallRecord) -> None:
+        """Store a call made outside the API (inbound, or a ``<Dial>`` leg)."""
+        with self._lock:
+            self.calls[record.sid] = record
+
+    def add_recording(self, call_sid: str, text: str, duration: int) -> RecordingRecord:
+        """Store a new recording of ``text`` on a call and return it."""
+        record = RecordingRecord(
+            new_sid("RE"), self.account_sid, call_sid, duration, text, self.clock()
+        )
+        with self._lock:
+            self.recordings[record.sid] = record
+        return record
+
+    def update_message(self, sid: str, **changes: Any) -> MessageRecord:
+        """Change fields of a stored message (e.g. its status)."""
+        with self._lock:
+            record = self.messages[sid]
+            for name, value in changes.items():
+                setattr(record, name, value)
+            record.updated_at = self.clock()
+            return record
+
+    def update_call(self, sid: str, **changes: Any) -> CallRecord:
+        """Change fields of a stored call (status, times, answered_by)."""
+        with self._lock:
+            record = self.calls[sid]
+            for name, value in changes.items():
+                setattr(record, name, value)
+            record.updated_at = self.clock()
+            return record
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    def wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """Answer one WSGI request."""
+        request = Request(environ)
+        form: MultiDict[str, str] = request.form if request.method == "POST" else MultiDict()
+        authorized = self._is_authorized(request)
+        try:
+            if not authorized:
+                raise ApiError(401, 20003, "Authentication Error - invalid username")
+            response = self._dispatch(request, form)
+        except ApiError as error:
+            response = error.to_response()
+        with self._lock:
+            self._requests.append(
+                RecordedRequest(
+                    request.method,
+                    request.path,
+                    tuple(form.items(multi=True)),
+                    response.status_code,
+                    authorized,
+                )
+            )
+        return response(environ, start_response)
+
+    def _is_authorized(self, request: Request) -> bool:
+        """Check basic auth against the account SID and auth token."""
+        auth = request.authorization
+        return (
+            auth is not None
+            and auth.type == "basic"
+            and auth.username == self.account_sid
+            and auth.password == self.auth_token
+        )
+
+    def _dispatch(self, request: Request, form: MultiDict[str, str]) -> Response:
+        """Route a request to its handler."""
+        match = _ROUTE.match(request.path)
+        if match is None or match["account"] != self.account_sid:
+            raise ApiError(404, 20404, f"The requested resource {request.path} was not found")
+        collection, sid, suffix = match["collection"], match["sid"], match["suffix"]
+        if collection == "Messages" and sid is None and request.method == "POST":
+            return self._create_message(form)
+        if collection == "Calls" and sid is None and request.method == "POST":
+            return self._create_call(form)
+        if sid is not None and collection in ("Messages", "Calls") and suffix == ".json":
+            if request.method == "GET":
+                return json_response(self._find(collection, sid).to_json())
+            if request.method == "POST" and collection == "Calls":
+                return self._update_call(sid, form)
+        if collection == "Recordings" and sid is not None and request.method == "GET":
+            return self._recording(sid, suffix)
+        raise ApiError(405, 20004, f"Method {request.method} not allowed on {request.path}")
+
+    def _find(self, collection: str, sid: str) -> MessageRecord | CallRecord:
+        """Return a stored message or call, or answer 404."""
+        with self._lock:
+            store: dict[str, Any] = self.messages if collection == "Messages" else self.calls
+            record = store.get(sid)
+        if record is None:
+            path = f"/{API_VERSION}/Accounts/{self.account_sid}/{collection}/{sid}.json"
+            raise ApiError(404, 20404, f"The requested resource {path} was not found")
+        return record  # type: ignore[no-any-return]
+
+    def _raise_scripted_failure(self, kind: str, to: str) -> None:
+        """Answer with the first scripted failure that matches, using it up."""
+        with self._lock:
+            for failure in self._failures:
+                if failure.kind == kind and failure.to in (None, to):
+                    failure.times -= 1
+                    if failure.times == 0:
+                        self._failures.remove(failure)
+                    raise ApiError(failure.status, failure.code, failure.message)
+
+    def _create_message(self, form: MultiDict[str, str]) -> Response:
+        """Accept an outbound SMS: validate like Twilio, store it queued, tell the engine."""
+        to, from_, body = form.get("To", ""), form.get("From", ""), form.get("Body", "")
+        if not to:
+            raise ApiError(400, 21604)
+        if not from_ and not form.get("MessagingServiceSid"):
+            raise ApiError(400, 21603)
+        if not body and not form.get("MediaUrl"):
+            raise ApiError(400, 21602)
+        if not E164.match(to):
+            raise ApiError(400, 21211, f"The 'To' number {to} is not a valid phone number.")
+        self._raise_scripted_failure("sms", to)
+        now = self.clock()
+        record = MessageRecord(
+            new_sid("SM"),
+            self.account_sid,
+            to,
+            from_,
+            body,
+            "outbound-api",
+            "queued",
+            now,
+            now,
+            status_callback=form.get("StatusCallback") or None,
+        )
+        with self._lock:
+            self.messages[record.sid] = record
+        self._emit(ApiEvent("message_created", record.sid))
+        return json_response(record.to_json(), 201)
+
+    def _create_call(self, form: MultiDict[str, str]) -> Response:
+        """Accept an outbound call: validate like Twilio, store it queued, tell the engine."""
+        to, from_ = form.get("To", ""), form.get("From", "")
+        if not to:
+            raise ApiError(400, 21201)
+        if not from_:
+            raise ApiError(400, 21213)
+        if not form.get("Url") and not form.get("Twiml") and not form.get("ApplicationSid"):
+            raise ApiError(400, 21205)
+        if not E164.match(to):
+            raise ApiError(400, 21211, f"The 'To' number {to} is not a valid phone number.")
+        self._raise_scripted_failure("call", to)
+        events = [e for value in form.getlist("StatusCallbackEvent") for e in value.split()]
+        known = {
+            "To",
+            "From",
+            "Url",
+            "Method",
+            "Twiml",
+            "StatusCallback",
+            "StatusCallbackMethod",
+            "StatusCallbackEvent",
+            "MachineDetection",
+            "AsyncAmd",
+            "AsyncAmdStatusCallback",
+            "Timeout",
+        }
+        now = self.clock()
+        record = CallRecord(
+            new_sid("CA"),
+            self.account_sid,
+            to,
+            from_,
+            "outbound-api",
+            "queued",
+            now,
+            now,
+            url=form.get("Url") or None,
+            method=(form.get("Method") or "POST").upper(),
+            twiml=form.get("Twiml") or None,
+            status_callback=form.get("StatusCallback") or None,
+            status_callback_method=(form.get("StatusCallbackMethod") or "POST").upper(),
+            status_callback_events=tuple(events) if events else ("completed",),
+            machine_detection=form.get("MachineDetection") or None,
+            async_amd=form.get("AsyncAmd", "").lower() == "true",
+            async_amd_status_callback=form.get("AsyncAmdStatusCallback") or None,
+            timeout=int(form.get("Timeout") or 60),
+            extra={k: v for k, v in form.items() if k not in known},
+        )
+        with self._lock:
+            self.calls[record.sid] = record
+        self._emit(ApiEvent("call_created", record.sid))
+        return json_response(record.to_json(), 201)
+
+    def _update_call(self, sid: str, form: MultiDict[str, str]) -> Response:
+        """Accept a live-call update (hang up, cancel, redirect); the engine applies it."""
+        record = self._find("Calls", sid)
+        status = form.get("Status")
+        if status is not None and status not in ("completed", "canceled"):
+            raise ApiError(400, 21218, f"Invalid call status {status!r}")
+        if record.status in ("completed", "busy", "no-answer", "failed", "canceled"):
+            raise ApiError(400, 21220, "Call is not in-progress. Cannot redirect.")
+        self._emit(ApiEvent("call_updated", sid, dict(form.items())))
+        return json_response(record.to_json())
+
+    def _recording(self, sid: str, suffix: str | None) -> Response:
+        """Serve a recording's metadata, transcription list or (silent) media."""
+        with self._lock:
+            record = self.recordings.get(sid)
+        if record is None:
+            raise ApiError(404, 20404, f"The requested resource Recordings/{sid} was not found")
+        if suffix == ".json":
+            return json_response(record.to_json(self.base_url))
+        if suffix == "/Transcriptions.json":
+            return json_response(
+                {
+                    "transcriptions": [
+                        {
+                            "sid": "TR" + sid[2:],
+                            "recording_sid": sid,
+                            "status": "completed",
+                            "transcription_text": record.text,
+                            "duration": str(record.duration),
+                        }
+                    ]
+                }
+            )
+        if suffix == ".mp3":
+            return Response(silent_mp3(record.text), mimetype="audio/mpeg")
+        return Response(silent_wav(record.text, record.duration), mimetype="audio/x-wav")
+
+    def _emit(self, event: ApiEvent) -> None:
+        """Queue an event for the engine and wake anyone waiting for one."""
+        self._events.put(event)
+        self.has_events.set()

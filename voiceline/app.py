@@ -1,0 +1,72 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from voiceline import db
+from voiceline.clock import Clock, SystemClock
+from voiceline.config import Settings, load_settings
+from voiceline.telephony import Telephony, telephony_from_settings
+
+log = logging.getLogger(__name__)
+csrf = CSRFProtect()
+
+
+def create_app(
+    config: dict[str, Any] | Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    telephony: Telephony | None = None,
+) -> Flask:
+    """Create the web app from the environment, overridden by ``config``."""
+    settings = config if isinstance(config, Settings) else load_settings(**(config or {}))
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(
+        VOICELINE=settings,
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=1 * 1024 * 1024,
+    )
+    app.extensions["voiceline.clock"] = clock or SystemClock()
+    database = db.Database(settings.database_url)
+    db.init_app(app, database)
+    app.extensions["voiceline.telephony"] = telephony or telephony_from_settings(settings)
+    csrf.init_app(app)
+
+    from voiceline.health import bp as health_bp
+    from webhooks import bp as webhooks_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(webhooks_bp)
+    csrf.exempt(webhooks_bp)  # Twilio signs its requests; CSRF tokens are for browsers
+
+    backend = app.extensions["voiceline.telephony"].name
+    if backend == "console":
+        log.warning(
+            "no Twilio credentials: pages are written to the log (console telephony), "
+            "and /twilio/* webhooks are refused because nothing can sign them"
+        )
+    else:
+        log.info("telephony: %s at %s", backend, settings.twilio_api_base_url)
+    return app
+
+
+def get_clock(app: Flask) -> Clock:
+    """Return the app's clock."""
+    clock: Clock = app.extensions["voiceline.clock"]
+    return clock
+
+
+def get_telephony(app: Flask) -> Telephony:
+    """Return the app's telephony backend."""
+    telephony: Telephony = app.extensions["voiceline.telephony"]
+    return telephony

@@ -1,0 +1,18 @@
+"""Health check for load balancers and the PaaS router."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
+
+from voiceline.db import get_database
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> ResponseReturnValue:
+    """Report whether the database answers."""
+    if get_database(current_app).ping():
+        return jsonify(status="ok", database="ok")
+    return jsonify(status="degraded", database="unreachable"), 503

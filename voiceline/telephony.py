@@ -1,0 +1,240 @@
+"""The telephony adapter: the only module that imports ``twilio.rest``.
+
+The product talks to the small ``Telephony`` protocol. Two backends implement it:
+
+- ``TwilioTelephony``: Twilio's REST API (or any Twilio-compatible API, including the
+  built-in simulator) at ``TWILIO_API_BASE_URL``;
+- ``ConsoleTelephony``: no credentials configured; every text and call is written to the
+  log and kept in memory, so the product runs (and says so) without an account.
+
+Errors come out as one exception::
+
+    TelephonyError            (code, status, is_temporary)
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from voiceline.config import Settings
+
+log = logging.getLogger(__name__)
+
+# Twilio error codes that mean "this will never work for this destination".
+PERMANENT_CODES = frozenset({21211, 21214, 21217, 21401, 21407, 21408, 21610, 21612, 21614})
+TEMPORARY_CODES = frozenset({20429, 20003, 30001, 30002, 30003})
+REQUEST_TIMEOUT_SECONDS = 10.0
+
+
+class TelephonyError(Exception):
+    """A text or call the provider refused or that could not be requested."""
+
+    def __init__(
+        self, message: str, *, code: int | None, status: int | None, is_temporary: bool
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.is_temporary = is_temporary
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What the provider said about a text or call it accepted."""
+
+    sid: str
+    status: str
+
+
+@dataclass(frozen=True)
+class OutboundCall:
+    """A voice call to place: where, and the callbacks that follow it."""
+
+    to: str
+    url: str
+    status_callback: str
+    machine_detection: bool = True
+    amd_callback: str | None = None
+    timeout_seconds: int = 30
+
+
+class Telephony(Protocol):
+    """What the product needs from a telephony provider."""
+
+    name: str
+
+    def send_sms(self, to: str, body: str, status_callback: str | None = None) -> Sent: ...
+
+    def place_call(self, call: OutboundCall) -> Sent: ...
+
+    def fetch_recording(self, url: str) -> tuple[bytes, str]: ...
+
+
+def classify(status: int | None, code: int | None) -> bool:
+    """Return True when an error is worth retrying (rate limits, server faults)."""
+    if code in PERMANENT_CODES:
+        return False
+    if code in TEMPORARY_CODES:
+        return True
+    if status is None:
+        return True  # no HTTP answer at all: a timeout or a dropped connection
+    return status == 429 or status >= 500
+
+
+class TwilioTelephony:
+    """Twilio's REST API, or a compatible one at ``api_base_url``."""
+
+    name = "twilio"
+
+    def __init__(
+        self, account_sid: str, auth_token: str, api_base_url: str, from_number: str | None
+    ) -> None:
+        self.from_number = from_number
+        self.api_base_url = api_base_url.rstrip("/")
+        self.client = Client(
+            account_sid,
+            auth_token,
+            http_client=TwilioHttpClient(timeout=REQUEST_TIMEOUT_SECONDS),
+        )
+        self.client.api.base_url = self.api_base_url
+
+    def _from(self) -> str:
+        if not self.from_number:
+            raise TelephonyError(
+                "no caller ID: set TWILIO_FROM_NUMBER or service.emergency_number",
+                code=None,
+                status=None,
+                is_temporary=False,
+            )
+        return self.from_number
+
+    def send_sms(self, to: str, body: str, status_callback: str | None = None) -> Sent:
+        """Send a text message."""
+        try:
+            message = self.client.messages.create(
+                to=to, from_=self._from(), body=body, status_callback=status_callback
+            )
+        except TwilioRestException as exc:
+            raise _rest_error(exc) from exc
+        except TwilioException as exc:
+            raise TelephonyError(str(exc), code=None, status=None, is_temporary=True) from exc
+        return Sent(sid=str(message.sid), status=str(message.status))
+
+    def place_call(self, call: OutboundCall) -> Sent:
+        """Place an outbound call that fetches its TwiML from ``call.url``."""
+        extra: dict[str, object] = {}
+        if call.machine_detection:
+            extra["machine_detection"] = "DetectMessageEnd"
+            extra["async_amd"] = "true"
+            if call.amd_callback:
+                extra["async_amd_status_callback"] = call.amd_callback
+        try:
+            created = self.client.calls.create(
+                to=call.to,
+                from_=self._from(),
+                url=call.url,
+                status_callback=call.status_callback,
+                status_callback_event=["initiated", "ringing", "answered", "completed"],
+                timeout=call.timeout_seconds,
+                **extra,  # type: ignore[arg-type]
+            )
+        except TwilioRestException as exc:
+            raise _rest_error(exc) from exc
+        except TwilioException as exc:
+            raise TelephonyError(str(exc), code=None, status=None, is_temporary=True) from exc
+        return Sent(sid=str(created.sid), status=str(created.status))
+
+    def fetch_recording(self, url: str) -> tuple[bytes, str]:
+        """Fetch a recording's audio with the account's credentials."""
+        if urlsplit(url).netloc != urlsplit(self.api_base_url).netloc:
+            raise TelephonyError(
+                f"refusing to send credentials to {urlsplit(url).netloc}",
+                code=None,
+                status=None,
+                is_temporary=False,
+            )
+        if not url.endswith((".mp3", ".wav")):
+            url = url + ".mp3"
+        try:
+            response = self.client.request("GET", url)
+        except TwilioException as exc:
+            raise TelephonyError(str(exc), code=None, status=None, is_temporary=True) from exc
+        if response.status_code != 200:
+            raise TelephonyError(
+                f"recording fetch answered {response.status_code}",
+                code=None,
+                status=response.status_code,
+                is_temporary=classify(response.status_code, None),
+            )
+        content = response.content
+        data = content.encode("latin-1") if isinstance(content, str) else bytes(content)
+        content_type = "audio/mpeg" if url.endswith(".mp3") else "audio/wav"
+        return data, content_type
+
+
+def _rest_error(exc: TwilioRestException) -> TelephonyError:
+    code = int(exc.code) if exc.code is not None else None
+    status = int(exc.status) if exc.status is not None else None
+    return TelephonyError(
+        f"Twilio error {code}: {exc.msg}",
+        code=code,
+        status=status,
+        is_temporary=classify(status, code),
+    )
+
+
+@dataclass
+class ConsoleTelephony:
+    """No provider: log every text and call and keep them in memory."""
+
+    name: str = "console"
+    sent: list[tuple[str, str, str]] = field(default_factory=list)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _sid(self, prefix: str) -> str:
+        with self._lock:
+            return f"{prefix}{next(self._ids):032x}"
+
+    def send_sms(self, to: str, body: str, status_callback: str | None = None) -> Sent:
+        """Log the text instead of sending it."""
+        sid = self._sid("SM")
+        self.sent.append(("sms", to, body))
+        log.warning("console telephony: SMS to %s: %s", to, body)
+        return Sent(sid=sid, status="queued")
+
+    def place_call(self, call: OutboundCall) -> Sent:
+        """Log the call instead of placing it."""
+        sid = self._sid("CA")
+        self.sent.append(("call", call.to, call.url))
+        log.warning("console telephony: call to %s would fetch %s", call.to, call.url)
+        return Sent(sid=sid, status="queued")
+
+    def fetch_recording(self, url: str) -> tuple[bytes, str]:
+        """There is no provider to fetch from."""
+        raise TelephonyError(
+            "no telephony provider configured", code=None, status=None, is_temporary=False
+        )
+
+
+def telephony_from_settings(settings: Settings, from_number: str | None = None) -> Telephony:
+    """Return the backend the settings call for, logging which one it is."""
+    number = settings.twilio_from_number or from_number
+    if settings.has_twilio_credentials:
+        assert settings.twilio_account_sid and settings.twilio_auth_token
+        return TwilioTelephony(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            settings.twilio_api_base_url,
+            number,
+        )
+    return ConsoleTelephony()

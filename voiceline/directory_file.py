@@ -28,6 +28,13 @@ class Node(dict[str, Any]):
     """A YAML mapping that remembers the line it started on."""
 
     line: int = 0
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str | None) -> int:
+        """Return the line of ``key`` in this mapping, or of the mapping itself."""
+        if key is not None and hasattr(self, "key_lines"):
+            return self.key_lines.get(key, self.line)
+        return self.line
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -38,6 +45,7 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> Node:
     loader.flatten_mapping(node)
     result = Node()
     result.line = node.start_mark.line + 1
+    result.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if key in result:
@@ -45,6 +53,7 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> Node:
                 problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark
             )
         result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[str(key)] = key_node.start_mark.line + 1
     return result
 
 
@@ -92,8 +101,8 @@ class Checker:
     filename: str
     errors: list[str] = field(default_factory=list)
 
-    def error(self, node: Any, message: str) -> None:
-        line = getattr(node, "line", 0)
+    def error(self, node: Any, message: str, key: str | None = None) -> None:
+        line = node.line_of(key) if isinstance(node, Node) else 0
         self.errors.append(f"{self.filename}:{line}: {message}")
 
     def mapping(self, node: Any, where: str) -> Node | None:
@@ -105,7 +114,7 @@ class Checker:
     def require(self, node: Node, key: str, where: str) -> Any:
         value = node.get(key)
         if value is None or value == "":
-            self.error(node, f"{where}: '{key}' is required")
+            self.error(node, f"{where}: '{key}' is required", key)
         return value
 
     def code(self, node: Node, where: str, seen: set[str]) -> str | None:
@@ -120,11 +129,13 @@ class Checker:
         seen.add(code)
         return code
 
-    def phone(self, node: Node, value: Any, where: str, region: str | None) -> str | None:
+    def phone(
+        self, node: Node, value: Any, where: str, region: str | None, key: str | None = None
+    ) -> str | None:
         try:
             return to_e164(str(value), region)
         except PhoneNumberError as exc:
-            self.error(node, f"{where}: bad phone number: {exc}")
+            self.error(node, f"{where}: bad phone number: {exc}", key)
             return None
 
     def hours(self, node: Node, key: str, where: str) -> None:
@@ -132,7 +143,7 @@ class Checker:
             try:
                 parse_hours(node[key])
             except HoursError as exc:
-                self.error(node, f"{where}: {key}: {exc}")
+                self.error(node, f"{where}: {key}: {exc}", key)
 
     def zone(self, node: Node, where: str) -> None:
         name = self.require(node, "time_zone", where)
@@ -140,14 +151,14 @@ class Checker:
             try:
                 zone(str(name))
             except HoursError as exc:
-                self.error(node, f"{where}: {exc}")
+                self.error(node, f"{where}: {exc}", "time_zone")
 
     def minutes(self, node: Node, key: str, where: str) -> None:
         if node.get(key) is not None:
             try:
                 parse_minutes(node[key])
             except ValueError as exc:
-                self.error(node, f"{where}: {key}: {exc}")
+                self.error(node, f"{where}: {key}: {exc}", key)
 
 
 def read_directory_text(text: str, filename: str = "<directory>") -> Node:
@@ -262,7 +273,7 @@ def check_directory(data: Node, c: Checker) -> None:
                 )
         for member in node.get("members") or []:
             if str(member) not in analysts:
-                c.error(node, f"{where}: unknown analyst {member!r}")
+                c.error(node, f"{where}: unknown analyst {member!r}", "members")
 
     policies: set[str] = set()
     for node in _items(data, "policies", c):
@@ -303,10 +314,10 @@ def check_directory(data: Node, c: Checker) -> None:
         c.hours(node, "business_hours", where)
         plan = c.require(node, "plan", where)
         if plan is not None and str(plan) not in plans:
-            c.error(node, f"{where}: unknown plan {plan!r}")
+            c.error(node, f"{where}: unknown plan {plan!r}", "plan")
         policy = node.get("escalation_policy")
         if policy is not None and str(policy) not in policies:
-            c.error(node, f"{where}: unknown escalation policy {policy!r}")
+            c.error(node, f"{where}: unknown escalation policy {policy!r}", "escalation_policy")
         hol = node.get("holidays")
         if hol is not None and not isinstance(hol, Node):
             c.error(node, f"{where}: holidays must be a mapping with country and subdivision")

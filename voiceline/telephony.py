@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urlsplit
 
+import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -99,6 +100,8 @@ class TwilioTelephony:
         self, account_sid: str, auth_token: str, api_base_url: str, from_number: str | None
     ) -> None:
         self.from_number = from_number
+        self.account_sid = account_sid
+        self.auth_token = auth_token
         self.api_base_url = api_base_url.rstrip("/")
         self.client = Client(
             account_sid,
@@ -125,7 +128,7 @@ class TwilioTelephony:
             )
         except TwilioRestException as exc:
             raise _rest_error(exc) from exc
-        except TwilioException as exc:
+        except (TwilioException, requests.RequestException) as exc:
             raise TelephonyError(str(exc), code=None, status=None, is_temporary=True) from exc
         return Sent(sid=str(message.sid), status=str(message.status))
 
@@ -149,7 +152,7 @@ class TwilioTelephony:
             )
         except TwilioRestException as exc:
             raise _rest_error(exc) from exc
-        except TwilioException as exc:
+        except (TwilioException, requests.RequestException) as exc:
             raise TelephonyError(str(exc), code=None, status=None, is_temporary=True) from exc
         return Sent(sid=str(created.sid), status=str(created.status))
 
@@ -164,9 +167,12 @@ class TwilioTelephony:
             )
         if not url.endswith((".mp3", ".wav")):
             url = url + ".mp3"
+        # twilio's HTTP client decodes bodies as text; audio needs the raw bytes.
         try:
-            response = self.client.request("GET", url)
-        except TwilioException as exc:
+            response = requests.get(
+                url, auth=(self.account_sid, self.auth_token), timeout=REQUEST_TIMEOUT_SECONDS
+            )
+        except requests.RequestException as exc:
             raise TelephonyError(str(exc), code=None, status=None, is_temporary=True) from exc
         if response.status_code != 200:
             raise TelephonyError(
@@ -175,10 +181,8 @@ class TwilioTelephony:
                 status=response.status_code,
                 is_temporary=classify(response.status_code, None),
             )
-        content = response.content
-        data = content.encode("latin-1") if isinstance(content, str) else bytes(content)
         content_type = "audio/mpeg" if url.endswith(".mp3") else "audio/wav"
-        return data, content_type
+        return response.content, content_type
 
 
 def _rest_error(exc: TwilioRestException) -> TelephonyError:

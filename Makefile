@@ -1,0 +1,38 @@
+# Voiceline: `make run` to try it on the built-in simulator, `make test` to test it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+export SECRET_KEY ?= $(shell cat .voiceline-secret 2>/dev/null || ($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))' | tee .voiceline-secret))
+
+.PHONY: run test test-postgres lint typecheck clean install
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: install, migrate, load the example directory if empty, start web + worker + simulator
+run: $(STAMP)
+	$(BIN)/voiceline demo
+
+## test: lint, type-check and run the whole suite (SQLite)
+test: $(STAMP) lint typecheck
+	$(BIN)/python -m pytest
+
+## test-postgres: the same suite on the PostgreSQL server in VOICELINE_TEST_DATABASE_URL
+test-postgres: $(STAMP)
+	VOICELINE_TEST_DATABASE_URL=$${VOICELINE_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -1,0 +1,160 @@
+"""Shared fixtures: a migrated database per test (SQLite, or PostgreSQL when
+VOICELINE_TEST_DATABASE_URL is set), the app, the fake Twilio API and signed requests.
+
+Credentials here are made up; nothing talks to the real Twilio.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from twilio.request_validator import RequestValidator
+from werkzeug.test import TestResponse
+
+from simulator.rest import FakeTwilioApi
+from voiceline.app import create_app
+from voiceline.clock import ManualClock
+from voiceline.db import Database
+from voiceline.migrate import upgrade
+from voiceline.models import Base
+
+TEST_ACCOUNT_SID = "AC" + "0" * 31 + "1"
+TEST_AUTH_TOKEN = "made-up-auth-token-for-tests"
+TEST_SECRET_KEY = "made-up-secret-key-for-tests-only"
+PUBLIC_URL = "https://voiceline.example.test"
+LINE_NUMBER = "+15035550100"
+EXAMPLE_DIRECTORY = Path(__file__).resolve().parent.parent / "examples" / "directory.yaml"
+
+
+def postgres_url() -> str | None:
+    """Return the PostgreSQL URL the suite should use, or None for SQLite."""
+    return os.environ.get("VOICELINE_TEST_DATABASE_URL") or None
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    url = postgres_url()
+    return f"voiceline test database: {'PostgreSQL ' + url if url else 'SQLite (per-test file)'}"
+
+
+@pytest.fixture(scope="session")
+def _migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Migrate once per session: a SQLite template file, or a fresh PostgreSQL database."""
+    url = postgres_url()
+    if url is None:
+        path = tmp_path_factory.mktemp("template") / "voiceline.db"
+        database = Database(f"sqlite:///{path}")
+        upgrade(database.engine)
+        database.dispose()
+        yield str(path)
+        return
+    base = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"voiceline_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    test_url = base.set(database=name).render_as_string(hide_password=False)
+    database = Database(test_url)
+    upgrade(database.engine)
+    database.dispose()
+    yield test_url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def database_url(_migrated_template: str, tmp_path: Path) -> Iterator[str]:
+    """Return the URL of an empty, migrated database for this test."""
+    if postgres_url() is None:
+        path = tmp_path / "voiceline.db"
+        shutil.copy(_migrated_template, path)
+        yield f"sqlite:///{path}"
+        return
+    yield _migrated_template
+    engine = create_engine(_migrated_template)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    """Return a Database on this test's migrated database."""
+    db = Database(database_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def twilio_api() -> Iterator[FakeTwilioApi]:
+    """Run the fake Twilio REST API on loopback for this test."""
+    with FakeTwilioApi(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN) as api:
+        yield api
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """Return a clock that starts on a Saturday night in Oregon and moves only when told."""
+    return ManualClock(datetime(2026, 11, 22, 10, 0, tzinfo=UTC))  # Sun 02:00 PST
+
+
+def app_config(database_url: str, api_base: str, **extra: Any) -> dict[str, Any]:
+    """Return settings for a test app with made-up credentials."""
+    config: dict[str, Any] = {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "TWILIO_ACCOUNT_SID": TEST_ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
+        "TWILIO_API_BASE_URL": api_base,
+        "TWILIO_FROM_NUMBER": LINE_NUMBER,
+        "VOICELINE_PUBLIC_URL": PUBLIC_URL,
+        "TESTING": "1",
+    }
+    config.update(extra)
+    return config
+
+
+@pytest.fixture
+def app(database_url: str, twilio_api: FakeTwilioApi, clock: ManualClock, tmp_path: Path) -> Flask:
+    """Return the real app on a fresh database, the fake Twilio API and a manual clock."""
+    return create_app(
+        app_config(database_url, twilio_api.base_url, VOICELINE_SPOOL_DIR=str(tmp_path / "spool")),
+        clock=clock,
+    )
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def sign(url: str, params: Mapping[str, str], token: str = TEST_AUTH_TOKEN) -> str:
+    """Return the X-Twilio-Signature Twilio would send for ``url`` and ``params``."""
+    return RequestValidator(token).compute_signature(url, dict(params))
+
+
+def post_signed(
+    client: FlaskClient,
+    path: str,
+    params: Mapping[str, str],
+    *,
+    token: str = TEST_AUTH_TOKEN,
+    base: str = "http://localhost",
+) -> TestResponse:
+    """POST ``params`` to ``path`` signed the way Twilio signs the public URL."""
+    signature = sign(PUBLIC_URL + path, params, token)
+    return client.post(
+        path, data=dict(params), headers={"X-Twilio-Signature": signature}, base_url=base
+    )

@@ -1,0 +1,144 @@
+"""The ``voiceline`` command: database, directory, web, worker, demo and reports."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+from sqlalchemy import func, select
+
+from voiceline.config import ConfigError, Settings, load_settings
+from voiceline.db import Database
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        click.echo(f"voiceline: configuration error: {exc}", err=True)
+        sys.exit(2)
+
+
+def _database(settings: Settings) -> Database:
+    if settings.database_url.startswith("sqlite:///"):
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+    return Database(settings.database_url)
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+def main(verbose: bool) -> None:
+    """Voiceline: the after-hours emergency line and on-call dispatcher."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+@main.group()
+def db() -> None:
+    """Manage the database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    settings = _settings()
+    from voiceline.migrate import upgrade
+
+    database = _database(settings)
+    upgrade(database.engine, revision)
+    click.echo(f"database at {database.engine.url.render_as_string()} is at {revision}")
+
+
+@main.group()
+def directory() -> None:
+    """Load or dump customers, plans, analysts, rotations and policies."""
+
+
+@directory.command("load")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--if-empty", is_flag=True, help="Load only when no customer exists yet.")
+def directory_load(path: str, if_empty: bool) -> None:
+    """Create or update the directory from a YAML file (nothing is written if it has errors)."""
+    from voiceline.directory import load_directory
+    from voiceline.directory_file import DirectoryError, read_directory_file
+    from voiceline.models import Customer
+
+    try:
+        data = read_directory_file(path)
+    except DirectoryError as exc:
+        for line in exc.errors:
+            click.echo(line, err=True)
+        click.echo(f"voiceline: {path} refused; nothing was loaded", err=True)
+        sys.exit(1)
+    database = _database(_settings())
+    with database.session() as session:
+        if if_empty and session.scalar(select(func.count(Customer.id))):
+            click.echo("directory already loaded; skipped")
+            return
+        changes = load_directory(session, data, actor="cli")
+    click.echo(changes.summary())
+
+
+@directory.command("dump")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file.")
+def directory_dump(output: str | None) -> None:
+    """Write the directory as YAML in the format 'load' reads."""
+    from voiceline.directory import dump_directory_yaml
+
+    database = _database(_settings())
+    with database.session() as session:
+        text = dump_directory_yaml(session)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command()
+@click.option("--bind", default="127.0.0.1:5000", show_default=True)
+@click.option("--workers", default=2, show_default=True)
+def serve(bind: str, workers: int) -> None:
+    """Run the web app under gunicorn."""
+    _settings()  # fail here, in one line, rather than inside gunicorn
+    args = ["gunicorn", "voiceline.wsgi:app", "--bind", bind, "--workers", str(workers)]
+    args += ["--timeout", "30", "--access-logfile", "-"]
+    os.execvp(args[0], args)
+
+
+@main.command()
+def worker() -> None:
+    """Run the worker: escalation timers, spool recovery and missed-call sweeps."""
+    from voiceline.worker import run_worker
+
+    sys.exit(run_worker(_settings()))
+
+
+@main.group()
+def admin() -> None:
+    """Manage admin logins."""
+
+
+@admin.command("create-user")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def admin_create_user(username: str, password: str) -> None:
+    """Create an admin login, or reset its password."""
+    from voiceline.accounts import set_admin_password
+
+    database = _database(_settings())
+    with database.session() as session:
+        set_admin_password(session, username, password)
+    click.echo(f"admin {username} saved")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,18 @@
+"""The errors of the escalation package, one tree, all ValueErrors.
+
+EscalationError(ValueError)    bad input to pure escalation code; nothing was changed
+├── PolicyError                 a policy, step, target or delay that cannot be used
+└── StateError                  a stored state that cannot be read, or a naive time
+"""
+
+
+class EscalationError(ValueError):
+    """Bad input to the escalation package, with the reason; nothing was changed."""
+
+
+class PolicyError(EscalationError):
+    """A policy or a delay that cannot be used, with the reason."""
+
+
+class StateError(EscalationError):
+    """A stored escalation state or a time that cannot be used, with the reason."""

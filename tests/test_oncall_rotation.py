@@ -25,8 +25,10 @@ from oncall.rotation import (
 ABC = ("Alex", "Bo", "Cy")
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def rota(zone: str, shift: str, anchor: datetime, members: tuple[str, ...] = ABC) -> Rotation:

@@ -85,6 +85,8 @@ class FakeTwilioApi:
         self.messages: dict[str, MessageRecord] = {}
         self.calls: dict[str, CallRecord] = {}
         self.recordings: dict[str, RecordingRecord] = {}
+        #: Numbers that texted STOP: sending them an SMS fails with 21610, as on Twilio.
+        self.blocked_recipients: set[str] = set()
         self._server = BackgroundServer(self.wsgi, port=port, name="the fake Twilio API")
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -284,6 +286,8 @@ class FakeTwilioApi:
             raise ApiError(400, 21602)
         if not E164.match(to):
             raise ApiError(400, 21211, f"The 'To' number {to} is not a valid phone number.")
+        if to in self.blocked_recipients:
+            raise ApiError(400, 21610)
         self._raise_scripted_failure("sms", to)
         now = self.clock()
         record = MessageRecord(

@@ -77,8 +77,11 @@ class Simulator:
         return self
 
     def stop(self) -> None:
-        """Stop the REST API."""
+        """Stop the REST API and release the transport's connections."""
         self.api.stop()
+        close = getattr(self.courier.transport, "close", None)
+        if callable(close):
+            close()
 
     def __enter__(self) -> Simulator:
         return self.start()
@@ -130,16 +133,18 @@ class Simulator:
             number, voice_url=f"{root}/twilio/voice", sms_url=f"{root}/twilio/sms"
         )
 
-    def phone(self, number: str, name: str = "") -> Phone:
+    def phone(self, number: str, name: str = "", group: str = "") -> Phone:
         """Return the virtual phone with ``number``, creating it on first use."""
         if not E164.match(number):
             raise SimulatorError(f"{number!r} is not an E.164 phone number")
         with self.lock:
             if number not in self.phones:
-                self.phones[number] = Phone(self, number, name)
-            elif name and self.phones[number].name == number:
-                self.phones[number].name = name
-            return self.phones[number]
+                self.phones[number] = Phone(self, number, name, group)
+            phone = self.phones[number]
+            if name and phone.name == number:
+                phone.name = name
+            phone.group = group or phone.group
+            return phone
 
     # -- misbehaving like Twilio -------------------------------------------------------------
 

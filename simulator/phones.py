@@ -184,10 +184,11 @@ class CallLeg:
 class Phone:
     """A virtual handset with a number, an inbox and calls."""
 
-    def __init__(self, sim: Simulator, number: str, name: str = "") -> None:
+    def __init__(self, sim: Simulator, number: str, name: str = "", group: str = "") -> None:
         self.sim = sim
         self.number = number
         self.name = name or number
+        self.group = group
         self.inbox: list[ReceivedSms] = []
         self.calls: list[CallLeg] = []
         self.is_unreachable = False

@@ -47,7 +47,7 @@ from simulator.resources import (
     json_response,
     new_sid,
 )
-from simulator.serving import BackgroundServer
+from simulator.serving import BackgroundServer, WsgiApp
 
 Clock = Callable[[], datetime]
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -88,6 +88,8 @@ class FakeTwilioApi:
         #: Numbers that texted STOP: sending them an SMS fails with 21610, as on Twilio.
         self.blocked_recipients: set[str] = set()
         self._server = BackgroundServer(self.wsgi, port=port, name="the fake Twilio API")
+        #: Serves every path outside ``/2010-04-01/`` (the handset page shares the port).
+        self.fallback: WsgiApp | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -205,6 +207,10 @@ class FakeTwilioApi:
 
     def wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """Answer one WSGI request."""
+        if self.fallback is not None and not environ.get("PATH_INFO", "").startswith(
+            f"/{API_VERSION}/"
+        ):
+            return self.fallback(environ, start_response)
         request = Request(environ)
         form: MultiDict[str, str] = request.form if request.method == "POST" else MultiDict()
         authorized = self._is_authorized(request)

@@ -27,7 +27,7 @@ import pytest
 
 from simulator.clock import ManualClock
 from simulator.engine import Simulator
-from simulator.webhooks import HttpTransport, WsgiTransport
+from simulator.webhooks import WsgiTransport
 
 DEFAULT_APP_URL = "http://voiceline.test"
 
@@ -75,8 +75,6 @@ def make_sim(request: pytest.FixtureRequest) -> Iterator[Callable[..., Simulator
                 problems += sim.unexpected()
         finally:
             sim.stop()
-            if isinstance(sim.courier.transport, HttpTransport):
-                sim.courier.transport.close()
     if problems and request.node.get_closest_marker("allow_unexpected") is None:
         pytest.fail("the simulator saw what no test expected:\n" + "\n".join(problems))
 

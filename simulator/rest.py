@@ -155,14 +155,14 @@ class FakeTwilioApi:
 
     def take_events(self) -> list[ApiEvent]:
         """Remove and return the events not yet handled by the engine, oldest first."""
+        # Clear before draining: an event queued meanwhile sets the flag again, never lost.
+        self.has_events.clear()
         events: list[ApiEvent] = []
         while True:
             try:
                 events.append(self._events.get_nowait())
             except queue.Empty:
-                break
-        self.has_events.clear()
-        return events
+                return events
 
     # -- what the engine writes ------------------------------------------------------------
 

@@ -1,0 +1,69 @@
+"""What the runner must do after a transition: the actions ``engine.next`` returns.
+
+Actions are performed in order, after the new state is stored. ``SendPage.page_key``
+is unique for the life of the incident, so a runner that crashes and performs the
+same actions again can skip keys it has already sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from escalation.policy import Channel
+from escalation.state import Purpose
+
+
+@dataclass(frozen=True)
+class SendPage:
+    """Send one page: an SMS or a voice call to ``to`` about the incident.
+
+    ``purpose`` picks the wording: ``page`` (please acknowledge), ``reminder`` (you
+    acknowledged; the callback deadline is near) or ``warning`` (to the next tier: the
+    deadline is near and the acknowledger has not called back yet).
+    """
+
+    page_key: str
+    analyst: str
+    channel: Channel
+    to: str
+    attempt: int
+    purpose: Purpose
+
+
+@dataclass(frozen=True)
+class CancelPages:
+    """Stop these pages if they are still queued or ringing; leave answered calls alone."""
+
+    page_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ScheduleTimer:
+    """Deliver TimerFired at ``at`` (replacing any earlier timer of this incident)."""
+
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CancelTimer:
+    """The incident needs no timer any more."""
+
+
+@dataclass(frozen=True)
+class NotifyAdmins:
+    """Tell the admins something needs a person: unreachable analyst, nobody left."""
+
+    reason: str
+    analyst: str | None = None
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    """Record this in the incident's event log (``kind`` is a short slug)."""
+
+    kind: str
+    detail: str
+
+
+Action = SendPage | CancelPages | ScheduleTimer | CancelTimer | NotifyAdmins | LogEvent

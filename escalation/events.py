@@ -1,0 +1,101 @@
+"""What can happen to an escalation: the events the runner feeds to ``engine.next``.
+
+The runner turns each outside fact (a Twilio status callback, an SMS reply, a key
+pressed on a voice page, a timer, an admin's click) into one of these and calls
+``next(state, event, now, roster)``. Times are not part of events: ``now`` is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Via = Literal["sms", "voice", "web"]
+NoAnswerReason = Literal["busy", "no_answer", "machine", "canceled"]
+
+
+@dataclass(frozen=True)
+class Opened:
+    """The incident opened: start paging at the first step."""
+
+
+@dataclass(frozen=True)
+class TimerFired:
+    """The time the state asked for (``state.wake_at``) has come; duplicates are harmless."""
+
+
+@dataclass(frozen=True)
+class PageDelivered:
+    """Twilio reports the SMS delivered, or a human answered the voice page."""
+
+    page_key: str
+
+
+@dataclass(frozen=True)
+class PageFailed:
+    """Sending failed; ``is_temporary`` from ``failures.is_temporary_failure``."""
+
+    page_key: str
+    code: int | None
+    is_temporary: bool
+
+
+@dataclass(frozen=True)
+class PageNoAnswer:
+    """The voice page was busy, not answered, cancelled, or answered by a machine."""
+
+    page_key: str
+    reason: NoAnswerReason = "no_answer"
+
+
+@dataclass(frozen=True)
+class Acknowledged:
+    """An analyst acknowledged (SMS ``A``, voice 1 or 2, or the admin page)."""
+
+    analyst: str
+    via: Via
+
+
+@dataclass(frozen=True)
+class Declined:
+    """An analyst cannot take it (SMS ``E``, voice 3): escalate now."""
+
+    analyst: str
+    via: Via
+
+
+@dataclass(frozen=True)
+class CallbackLogged:
+    """The caller was called back: by the bridge (measured) or as the analyst reports."""
+
+    analyst: str
+    via: Via
+    is_reported: bool
+
+
+@dataclass(frozen=True)
+class OptedOut:
+    """The analyst texted STOP: our SMS to them will be refused from now on."""
+
+    analyst: str
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """An admin closed the incident: stop everything."""
+
+    by: str | None = None
+
+
+Event = (
+    Opened
+    | TimerFired
+    | PageDelivered
+    | PageFailed
+    | PageNoAnswer
+    | Acknowledged
+    | Declined
+    | CallbackLogged
+    | OptedOut
+    | Resolved
+)

@@ -96,6 +96,8 @@ class ShiftLength:
 
     count: int
     unit: ShiftUnit
+    duration: timedelta = field(init=False, repr=False, compare=False)
+    follows_wall_clock: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.unit not in _UNIT_HOURS:
@@ -106,20 +108,14 @@ class ShiftLength:
             )
         if self.count * _UNIT_HOURS[self.unit] > _MAX_SHIFT_HOURS:
             raise RotationError(f"shift length {self} is longer than a year")
+        hours = self.count * _UNIT_HOURS[self.unit]
+        # The nominal length of one turn.
+        object.__setattr__(self, "duration", timedelta(hours=hours))
+        # Whether handoffs keep their local wall time across DST (see the module docstring).
+        object.__setattr__(self, "follows_wall_clock", 24 % hours == 0 or hours % 24 == 0)
 
     def __str__(self) -> str:
         return f"{self.count}{self.unit}"
-
-    @property
-    def duration(self) -> timedelta:
-        """Return the nominal length of one turn."""
-        return timedelta(hours=self.count * _UNIT_HOURS[self.unit])
-
-    @property
-    def follows_wall_clock(self) -> bool:
-        """Return True when handoffs keep their local wall time across DST."""
-        hours = self.count * _UNIT_HOURS[self.unit]
-        return 24 % hours == 0 or hours % 24 == 0
 
 
 def parse_shift_length(text: str) -> ShiftLength:
@@ -134,15 +130,17 @@ def parse_shift_length(text: str) -> ShiftLength:
 
 def local_instant(wall: datetime, tz: ZoneInfo) -> datetime:
     """Return the UTC instant at which the clock in ``tz`` first reaches or passes ``wall``."""
-    # fold=0 is the first occurrence of a repeated time, which is what we want.
-    first = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
-    if first.astimezone(tz).replace(tzinfo=None) == wall:
-        return first
-    # ``wall`` was skipped. fold=1 reads it with the post-jump offset, an instant before the
-    # jump; fold=0 reads it with the pre-jump offset, an instant after it. The jump itself is
-    # the first instant whose reading passes ``wall``: bisect down to the microsecond.
-    lo = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)
-    hi = first
+    wall = wall.replace(fold=0)
+    # fold=0 reads a repeated time as its first occurrence and a skipped one with the offset
+    # from before the jump; fold=1 reads both with the offset from after the change.
+    before, after = tz.utcoffset(wall), tz.utcoffset(wall.replace(fold=1))
+    assert before is not None and after is not None
+    if after <= before:  # an ordinary or a repeated time: its first occurrence
+        return (wall - before).replace(tzinfo=UTC)
+    # ``wall`` was skipped: ``wall - after`` is an instant before the jump and ``wall -
+    # before`` one after it. The jump itself is the first instant whose reading passes
+    # ``wall``: bisect down to the microsecond.
+    lo, hi = (wall - after).replace(tzinfo=UTC), (wall - before).replace(tzinfo=UTC)
     while hi - lo > timedelta(microseconds=1):
         mid = lo + (hi - lo) // 2
         if mid.astimezone(tz).replace(tzinfo=None) >= wall:
@@ -226,11 +224,13 @@ def handoff_time(rotation: Rotation, turn: int) -> datetime:
 def turn_at(rotation: Rotation, at: datetime) -> int:
     """Return the number of the turn in force at ``at`` (negative before the anchor)."""
     at = as_utc(at, "at")
-    turn = (at - rotation.first_handoff) // rotation.shift.duration
     if not rotation.shift.follows_wall_clock:
-        return turn
-    # The elapsed-time estimate is off by at most a turn or two around offset changes;
-    # handoff times never decrease, so walking to the last handoff at or before ``at`` is exact.
+        return (at - rotation.first_handoff) // rotation.shift.duration
+    # Estimate from the local reading, which is off by a turn at most around a jump; handoff
+    # times never decrease, so walking to the last handoff at or before ``at`` is exact.
+    turn = (
+        at.astimezone(rotation.tz).replace(tzinfo=None) - rotation.anchor
+    ) // rotation.shift.duration
     while handoff_time(rotation, turn) > at:
         turn -= 1
     while handoff_time(rotation, turn + 1) <= at:

@@ -194,12 +194,14 @@ def _decide_layer(
 
 
 def _decide(
-    schedule: Schedule, bases: Sequence[tuple[bool, str | None, object]], live: Sequence[Override]
+    layers: Sequence[Layer],
+    bases: Sequence[tuple[bool, str | None, object]],
+    live: Sequence[Override],
 ) -> _Decision | None:
     cover = _last(o for o in live if o.layer is None and o.replaces is None)
     if cover is not None:
         return (cover.analyst, None, "override", cover)
-    for layer, (is_active, member, turn) in zip(schedule.layers, bases, strict=True):
+    for layer, (is_active, member, turn) in zip(layers, bases, strict=True):
         decision = _decide_layer(layer.name, is_active, member, turn, live)
         if decision is not None:
             return decision
@@ -228,7 +230,7 @@ def _bases_at(schedule: Schedule, at: datetime) -> list[tuple[bool, str | None, 
 def who_is_on_call(schedule: Schedule, at: datetime) -> str | None:
     """Return the analyst on call for ``schedule`` at ``at``, or None when nobody is."""
     at = as_utc(at, "at")
-    decision = _decide(schedule, _bases_at(schedule, at), _live_overrides(schedule, at))
+    decision = _decide(schedule.layers, _bases_at(schedule, at), _live_overrides(schedule, at))
     return None if decision is None else decision[0]
 
 
@@ -290,11 +292,6 @@ def _timeline(
 
     turn_tracks = [_Track([(t.start, t.end, t) for t in layer_turns]) for layer_turns in turns]
     active_tracks = [_Track([(lo, hi, True) for lo, hi in spans]) for spans in actives]
-    view = (
-        Schedule(schedule.name, schedule.time_zone, tuple(layers), schedule.overrides)
-        if only_layer
-        else schedule
-    )
     result: list[tuple[datetime, datetime, _Decision]] = []
     for lo, hi in zip(ordered, ordered[1:], strict=False):
         bases: list[tuple[bool, str | None, object]] = []
@@ -306,7 +303,7 @@ def _timeline(
         if only_layer is not None:
             # A layer's own view: schedule-wide covers sit above the layers, not in them.
             live = [o for o in live if not (o.layer is None and o.replaces is None)]
-        decision = _decide(view, bases, live)
+        decision = _decide(layers, bases, live)
         if decision is not None:
             result.append((lo, hi, decision))
     return result

@@ -70,9 +70,13 @@ def _event(schedule: Schedule, shift: Shift, stamp: datetime) -> Event:
     event.add("dtstart", shift.start)
     event.add("dtend", shift.end)
     event.add("summary", f"On call: {shift.analyst} ({schedule.name})")
-    in_layer = f" in layer {shift.layer}" if shift.layer and shift.layer != schedule.name else ""
-    kind = "Override" if shift.source == "override" else "Rotation turn"
-    event.add("description", f"{kind}{in_layer}, schedule {schedule.name}")
+    if shift.layer is None:
+        description = f"Override for the whole schedule {schedule.name}"
+    else:
+        kind = "Override" if shift.source == "override" else "Rotation turn"
+        in_layer = f" in layer {shift.layer}" if shift.layer != schedule.name else ""
+        description = f"{kind}{in_layer}, schedule {schedule.name}"
+    event.add("description", description)
     event.add("transp", "TRANSPARENT")
     return event
 

@@ -237,7 +237,8 @@ def test_empty_layer_on_top_falls_through_to_the_next() -> None:
 
 
 def test_layer_shifts_show_one_layer_with_its_overrides() -> None:
-    schedule = with_overrides(IVY_FOR_CY, GUS_COVERS_ALL)
+    # Hal's override belongs to another layer and Gus's sits above all layers.
+    schedule = with_overrides(IVY_FOR_CY, GUS_COVERS_ALL, HAL_FOR_DEE)
     shifts = layer_shifts_between(schedule, "after-hours", utc(2026, 3, 9, 7), utc(2026, 3, 11, 7))
     assert [(s.analyst, s.start, s.end, s.source) for s in shifts] == [
         ("Ivy", utc(2026, 3, 9, 7), utc(2026, 3, 9, 15), "override"),

@@ -75,7 +75,7 @@ class CallSession:
         """Press keys on the keypad, one at a time."""
         self._documents_this_step = 0
         for key in digits:
-            if key not in "0123456789*#w":
+            if key not in "0123456789*#":
                 raise SimulatorError(f"{key!r} is not a key on a phone keypad")
             if self.state == "gathering" and self.gathering and self.gathering.accepts_dtmf:
                 self._gather_key(self.gathering, key)
@@ -142,7 +142,7 @@ class CallSession:
             duration = self.host.stop_dial(self, dialing, status)
             if dialing.action:
                 params = self._dial_params(dialing, status, duration)
-                self.host.notify(self._url(dialing.action), dialing.method, params, "dial-action")
+                self.host.notify(dialing.action, dialing.method, params, "dial-action")
         self._end("completed")
 
     # -- what the engine tells the call ------------------------------------------------------
@@ -172,10 +172,7 @@ class CallSession:
         """Replace what the call is doing with new TwiML (a REST update)."""
         if self.state == "ended":
             return
-        if self.state in ("dialing", "bridged") and self.dialing:
-            self.host.stop_dial(
-                self, self.dialing, "canceled" if self.state == "dialing" else "completed"
-            )
+        self._stop_dialing()
         self.gathering = self.recording = self.dialing = None
         self.state = "running"
         self.start(url, method, twiml=twiml)
@@ -184,10 +181,15 @@ class CallSession:
         """The call was ended through the REST API."""
         if self.state == "ended":
             return
-        if self.state in ("dialing", "bridged") and self.dialing:
-            self.host.stop_dial(self, self.dialing, "completed")
+        self._stop_dialing()
         self.call_status = "completed"
         self._end("completed")
+
+    def _stop_dialing(self) -> None:
+        """End a dialled leg the call is leaving: cancel it if ringing, else complete it."""
+        if self.state in ("dialing", "bridged") and self.dialing:
+            status = "canceled" if self.state == "dialing" else "completed"
+            self.host.stop_dial(self, self.dialing, status)
 
     @property
     def transcript(self) -> str:
@@ -336,7 +338,11 @@ class CallSession:
             self._recording_callback(recording, status)
         if recording.transcribe_callback and 2 <= duration <= 120:
             transcription = dict(params, **result, TranscriptionText=text)
-            transcription.update(TranscriptionStatus="completed", TranscriptionType="fast")
+            transcription.update(
+                TranscriptionSid="TR" + sid[2:],
+                TranscriptionStatus="completed",
+                TranscriptionType="fast",
+            )
             transcription.pop("Digits", None)
             url = recording.transcribe_callback
             self.host.queue_callback(url, "POST", transcription, "transcription")

@@ -33,7 +33,7 @@ class SendPage:
 
 @dataclass(frozen=True)
 class CancelPages:
-    """Stop these pages if they are still queued or ringing; leave answered calls alone."""
+    """Hang up these voice pages if they are still queued or ringing; leave answered calls."""
 
     page_keys: tuple[str, ...]
 

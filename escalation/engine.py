@@ -19,8 +19,9 @@ How an escalation runs:
   channel. An analyst with no working channel is reported to the admins. When no page
   of the step can reach anyone any more (failed, busy, no answer, machine), the step
   escalates at once instead of waiting out its delay.
-- ``Declined`` by a paged analyst of the current step escalates at once; by the
-  acknowledger, it withdraws the ack and escalates from the acknowledged step.
+- ``Declined`` by a paged analyst of the current step (or from the admin page)
+  escalates at once; by the acknowledger, it withdraws the ack and escalates from the
+  acknowledged step.
 - ``Acknowledged`` (only from an analyst this incident paged, or via the admin page)
   stops paging and cancels pages still ringing. If no callback is logged by
   ``sla_deadline - remind_before``, the acknowledger is paged again (``reminder``) and
@@ -217,7 +218,9 @@ class _Escalation(Transition):
                 self.state, status="paging", acknowledged_by=None, acknowledged_at=None
             )
             self.enter(self.state.pass_no, self.state.step + 1)
-        elif status == "paging" and any(page.analyst == analyst for page in self.current_round()):
+        elif status == "paging" and (
+            via == "web" or any(page.analyst == analyst for page in self.current_round())
+        ):
             self.log("declined", f"{analyst} via {via}; escalating now")
             self.enter(self.state.pass_no, self.state.step + 1)
         else:

@@ -1,8 +1,25 @@
 """What can happen to an escalation: the events the runner feeds to ``engine.next``.
 
-The runner turns each outside fact (a Twilio status callback, an SMS reply, a key
-pressed on a voice page, a timer, an admin's click) into one of these and calls
-``next(state, event, now, roster)``. Times are not part of events: ``now`` is.
+The runner turns each outside fact into one event and calls
+``next(state, event, now, roster)``; times are not part of events, ``now`` is.
+
+- Twilio status callbacks, routed back by the page key (put it in the callback URL):
+  SMS ``delivered`` -> ``PageDelivered``; SMS ``undelivered``/``failed`` ->
+  ``PageFailed(key, ErrorCode, is_temporary_failure(None, ErrorCode))``; a call answered
+  with ``AnsweredBy=human`` (or unknown, once a key is pressed) -> ``PageDelivered``;
+  ``machine_*``/``fax`` -> ``PageNoAnswer(key, "machine")`` after leaving a short
+  message; ``busy``/``no-answer``/``canceled`` -> ``PageNoAnswer``; call ``failed`` ->
+  ``PageFailed``. A REST error when sending -> ``PageFailed`` with
+  ``is_temporary_failure(http_status, code)``; a timeout -> ``PageFailed(key, None, True)``.
+- SMS replies (``sms_commands.parse_reply``), only from a number the incident paged
+  (``state.analyst_for_number``): ``A`` -> ``Acknowledged(analyst, "sms")``, ``C`` ->
+  ``CallbackLogged(analyst, "sms", is_reported=True)``, ``E`` -> ``Declined``; ``STOP``
+  -> ``OptedOut`` for every open incident that paged the analyst.
+- Voice page keys: 1 -> ``Acknowledged(analyst, "voice")``; 2 -> the same, then the
+  bridge to the caller, whose answer is ``CallbackLogged(analyst, "voice", False)``;
+  3 -> ``Declined(analyst, "voice")``.
+- The timer at ``state.wake_at`` -> ``TimerFired``; the admin page -> ``Acknowledged``,
+  ``Declined`` (escalate now) or ``CallbackLogged`` with ``via="web"``, or ``Resolved``.
 """
 
 from __future__ import annotations

@@ -100,12 +100,14 @@ class Transition:
         self.log("page_retried", f"attempt {attempt.attempt} of {MAX_ATTEMPTS}: {attempt.key}")
 
     def stop_pages(self, purposes: tuple[Purpose, ...], except_analyst: str | None) -> None:
-        """Cancel pending retries and ask the runner to stop calls still ringing."""
+        """Cancel pending retries and ask the runner to hang up calls still ringing."""
         self.cancel_retries(lambda page: page.purpose in purposes)
+        # A text already handed to Twilio cannot be called back; a ringing call can.
         ringing = tuple(
             page.key
             for page in self.state.pages
             if page.purpose in purposes
+            and page.channel == "voice"
             and page.status == "sending"
             and page.analyst != except_analyst
         )

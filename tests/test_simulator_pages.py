@@ -313,3 +313,16 @@ def test_a_message_nobody_expected_fails_the_test(pytester: pytest.Pytester) -> 
     result = pytester.runpytest_inprocess()
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*SMS to +15035550111 from +15035550100: 'hi'*"])
+
+
+def test_ending_the_page_while_the_bridge_rings_cancels_the_dialled_leg(
+    pager: Simulator, seen: Seen
+) -> None:
+    sid = page_analyst(pager)
+    analyst_leg = pager.phone(ANALYST).expect_call().answer().press("2")
+    customer_leg = pager.phone(CUSTOMER).expect_call()
+    pager.rest_client().calls(sid).update(status="completed")
+    pager.pump()
+    assert analyst_leg.is_ended and analyst_leg.status == "completed"
+    assert customer_leg.is_ended and customer_leg.status == "canceled"
+    assert posts_to(seen, "/bridge-status")[-1]["CallStatus"] == "canceled"

@@ -67,6 +67,8 @@ def next(
     state: EscalationState, event: Event, now: datetime, roster: Roster
 ) -> tuple[EscalationState, list[Action]]:
     """Return the state after ``event`` at ``now`` and the actions the runner must take."""
+    if not isinstance(event, Event):
+        raise EscalationError(f"not an escalation event: {event!r}")
     run = _Escalation(state, as_utc(now, "now"), roster)
     if state.is_final:
         run.log("ignored", f"{type(event).__name__} after the escalation ended ({state.status})")
@@ -92,8 +94,6 @@ def next(
             run.opted_out(analyst)
         case Resolved(by=by):
             run.finish("resolved", f"resolved by {by or 'an admin'}", except_analyst=None)
-        case _:
-            raise EscalationError(f"not an escalation event: {event!r}")
     before, after = state.wake_at, run.state.wake_at
     if after != before:
         run.actions.append(CancelTimer() if after is None else ScheduleTimer(after))

@@ -225,3 +225,9 @@ def test_callback_hangs_up_other_ringing_calls_but_not_texts() -> None:
         roster={everyone: [ALEX, BRIT]},
     )
     assert CancelPages(("0.0.alex.voice.1",)) in played.last
+
+
+def test_unknown_event_types_are_refused_even_after_the_end() -> None:
+    ended = play([OPEN, (5, CallbackLogged("alex", "sms", True))]).state
+    with pytest.raises(EscalationError, match="not an escalation event"):
+        next(ended, None, T0, ROSTER)  # type: ignore[arg-type]

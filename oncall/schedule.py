@@ -25,10 +25,9 @@ process's own time zone.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -152,19 +151,6 @@ class Shift:
     source: Source
 
 
-@dataclass(frozen=True)
-class Gap:
-    """Nobody is on call from ``start`` to ``end``."""
-
-    start: datetime
-    end: datetime
-
-    @property
-    def duration(self) -> timedelta:
-        """Return how long the gap lasts."""
-        return self.end - self.start
-
-
 # A decision: (analyst, layer, source, which rotation turn or override produced it).
 _Decision = tuple[str, str | None, Source, object]
 
@@ -263,12 +249,7 @@ class _Track:
 
 
 def _active_spans(layer: Layer, tz: ZoneInfo, start: datetime, end: datetime) -> list[Interval]:
-    if layer.hours is None:
-        return [(start, end)]
-    return [
-        (lo.astimezone(UTC), hi.astimezone(UTC))
-        for lo, hi in open_intervals(layer.hours, tz, start, end)
-    ]
+    return [(start, end)] if layer.hours is None else open_intervals(layer.hours, tz, start, end)
 
 
 def _timeline(
@@ -348,102 +329,6 @@ def layer_shifts_between(
     if layer not in {ly.name for ly in schedule.layers}:
         raise ScheduleError(f"schedule {schedule.name!r} has no layer {layer!r}")
     return _merge(_timeline(schedule, start, end, layer), False)
-
-
-def _subtract(need: Sequence[Interval], covered: Sequence[Interval]) -> list[Gap]:
-    gaps: list[Gap] = []
-    starts = [lo for lo, _ in covered]
-    for lo, hi in need:
-        cursor = lo
-        i = max(bisect.bisect_right(starts, lo) - 1, 0)
-        while cursor < hi and i < len(covered):
-            c_lo, c_hi = covered[i]
-            if c_hi <= cursor:
-                i += 1
-                continue
-            if c_lo >= hi:
-                break
-            if c_lo > cursor:
-                gaps.append(Gap(cursor, c_lo))
-            cursor = max(cursor, c_hi)
-            i += 1
-        if cursor < hi:
-            gaps.append(Gap(cursor, hi))
-    return gaps
-
-
-def _intersect(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
-    result: list[Interval] = []
-    i = j = 0
-    while i < len(a) and j < len(b):
-        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
-        if lo < hi:
-            result.append((lo, hi))
-        if a[i][1] <= b[j][1]:
-            i += 1
-        else:
-            j += 1
-    return result
-
-
-def _normalise(intervals: Iterable[Interval]) -> list[Interval]:
-    spans = sorted(utc_range(lo, hi) for lo, hi in intervals)
-    merged: list[Interval] = []
-    for lo, hi in spans:
-        if merged and lo <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
-        elif lo < hi:
-            merged.append((lo, hi))
-    return merged
-
-
-def coverage_gaps(
-    schedule: Schedule,
-    start: datetime,
-    end: datetime,
-    required: Hours | None = None,
-    *,
-    time_zone: str | None = None,
-    within: Iterable[Interval] | None = None,
-) -> list[Gap]:
-    """Return the stretches of [start, end) that need cover and where nobody is on call.
-
-    Cover is needed inside ``required`` (weekly windows read in ``time_zone``, by default the
-    schedule's; None: always) and, when given, inside the ``within`` intervals, e.g. a
-    customer's out-of-hours time with its holidays already worked out.
-    """
-    start, end = utc_range(start, end)
-    if required is None:
-        need: list[Interval] = [(start, end)] if start < end else []
-    else:
-        try:
-            tz = zone(time_zone or schedule.time_zone)
-        except HoursError as exc:
-            raise ScheduleError(str(exc)) from exc
-        need = [
-            (lo.astimezone(UTC), hi.astimezone(UTC))
-            for lo, hi in open_intervals(required, tz, start, end)
-        ]
-    if within is not None:
-        need = _intersect(need, _normalise(within))
-    covered = [(s.start, s.end) for s in shifts_between(schedule, start, end)]
-    return _subtract(need, covered)
-
-
-def upcoming_gaps(
-    schedule: Schedule,
-    now: datetime,
-    required: Hours | None = None,
-    *,
-    days: int = 14,
-    time_zone: str | None = None,
-    within: Iterable[Interval] | None = None,
-) -> list[Gap]:
-    """Return the coverage gaps in the ``days`` days from ``now`` (see coverage_gaps)."""
-    now = as_utc(now, "now")
-    return coverage_gaps(
-        schedule, now, now + timedelta(days=days), required, time_zone=time_zone, within=within
-    )
 
 
 def validate_override(

@@ -4,8 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 from pytest_benchmark.fixture import BenchmarkFixture
 
+from oncall.coverage import coverage_gaps
 from oncall.rotation import Rotation, parse_shift_length
-from oncall.schedule import Layer, Override, Schedule, coverage_gaps, shifts_between, who_is_on_call
+from oncall.schedule import Layer, Override, Schedule, shifts_between, who_is_on_call
 from voiceline.hours import parse_hours
 
 TEAM = tuple(f"Analyst {i}" for i in range(10))

@@ -14,6 +14,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from oncall.coverage import coverage_gaps
 from oncall.ical import analyst_feed, rotation_feed
 from oncall.rotation import (
     Rotation,
@@ -28,7 +29,6 @@ from oncall.schedule import (
     Override,
     Schedule,
     Shift,
-    coverage_gaps,
     layer_shifts_between,
     on_call_by_layer,
     shifts_between,

@@ -4,20 +4,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from oncall.coverage import Gap, coverage_gaps, upcoming_gaps
 from oncall.rotation import NaiveTimeError, OnCallError, Rotation, parse_shift_length
 from oncall.schedule import (
-    Gap,
     Layer,
     Override,
     OverrideError,
     Schedule,
     ScheduleError,
     Shift,
-    coverage_gaps,
     layer_shifts_between,
     on_call_by_layer,
     shifts_between,
-    upcoming_gaps,
     validate_override,
     who_is_on_call,
 )
@@ -268,6 +266,8 @@ def test_coverage_gaps_where_nobody_is_on_call() -> None:
     holiday = (utc(2026, 3, 10, 15), utc(2026, 3, 10, 23, 30))
     assert coverage_gaps(nights, *two_days, AFTER_HOURS, within=[holiday]) == []
     assert coverage_gaps(nights, *two_days, within=[holiday]) == [Gap(*holiday)]
+    with pytest.raises(ScheduleError, match="Mars/Olympus"):
+        coverage_gaps(nights, *two_days, AFTER_HOURS, time_zone="Mars/Olympus")
 
 
 def test_empty_night_rotation_leaves_after_hours_gaps_on_weekdays_only() -> None:

@@ -43,9 +43,11 @@ def create_app(
     csrf.init_app(app)
 
     from voiceline.health import bp as health_bp
+    from voiceline.media import bp as media_bp
     from webhooks import bp as webhooks_bp
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(media_bp)
     app.register_blueprint(webhooks_bp)
     csrf.exempt(webhooks_bp)  # Twilio signs its requests; CSRF tokens are for browsers
 

@@ -122,6 +122,35 @@ def worker() -> None:
     sys.exit(run_worker(_settings()))
 
 
+@main.command()
+@click.option("--directory", "directory_file", default="examples/directory.yaml", show_default=True)
+@click.option("--port", default=5000, show_default=True, help="The app's port.")
+@click.option("--simulator-port", default=5050, show_default=True)
+def demo(directory_file: str, port: int, simulator_port: int) -> None:
+    """Run the app, the worker and the Twilio simulator on this machine."""
+    from voiceline.demo import run_demo
+
+    _settings()
+    sys.exit(run_demo(Path(directory_file), port, simulator_port))
+
+
+@main.group()
+def spool() -> None:
+    """Messages kept on disk while the database was unreachable."""
+
+
+@spool.command("replay")
+def spool_replay() -> None:
+    """Put spooled messages into the database now (the worker also does this)."""
+    from voiceline.clock import SystemClock
+    from voiceline.recovery import replay_spool
+    from voiceline.spool import Spool
+
+    settings = _settings()
+    ids = replay_spool(_database(settings), Spool(settings.spool_dir), SystemClock())
+    click.echo(f"replayed; {len(ids)} incident(s) due for paging")
+
+
 @main.group()
 def admin() -> None:
     """Manage admin logins."""

@@ -1,0 +1,157 @@
+"""The worker process: APScheduler wakes the jobs that keep promises between requests.
+
+Jobs: recover spooled calls once the database answers, and run every registered
+periodic task (the escalation runner registers itself). On SQLite only one worker may
+run: it holds a lease row and a second worker refuses to start. On PostgreSQL any
+number may run; due work is claimed with row locks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.orm import Session
+
+from voiceline.clock import Clock, SystemClock
+from voiceline.config import Settings
+from voiceline.db import Database, is_sqlite
+from voiceline.models import WorkerLease
+from voiceline.recovery import replay_spool
+from voiceline.spool import Spool
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 30
+HEARTBEAT_SECONDS = 10
+SPOOL_SECONDS = 15
+
+
+class WorkerRefused(Exception):
+    """Another worker already holds the single-worker lease (SQLite)."""
+
+
+@dataclass
+class Task:
+    """A periodic job: ``run(worker)`` every ``seconds``."""
+
+    name: str
+    seconds: float
+    run: Callable[[Worker], Any]
+
+
+TASKS: list[Callable[[Worker], list[Task]]] = []
+
+
+def register_tasks(factory: Callable[[Worker], list[Task]]) -> None:
+    """Add tasks every worker runs (the escalation runner registers here)."""
+    TASKS.append(factory)
+
+
+@dataclass
+class Worker:
+    """One worker process's state."""
+
+    settings: Settings
+    database: Database
+    clock: Clock = field(default_factory=SystemClock)
+    holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+    def acquire_lease(self) -> None:
+        """On SQLite, take the single-worker lease or refuse to start."""
+        if not is_sqlite(self.database.engine):
+            return
+        now = self.clock.now()
+        with self.database.session() as session:
+            lease = session.get(WorkerLease, "worker")
+            if lease is not None and lease.holder != self.holder and lease.expires_at > now:
+                raise WorkerRefused(
+                    f"another worker ({lease.holder}) is running on this SQLite database; "
+                    "SQLite supports one worker. Stop it, or use PostgreSQL for several."
+                )
+            if lease is None:
+                session.add(WorkerLease(name="worker", holder=self.holder, expires_at=now))
+            self._extend(session, now)
+
+    def _extend(self, session: Session, now: datetime) -> None:
+        lease = session.get(WorkerLease, "worker")
+        if lease is not None:
+            lease.holder = self.holder
+            lease.expires_at = now + timedelta(seconds=LEASE_SECONDS)
+
+    def heartbeat(self) -> None:
+        """Keep the SQLite lease alive."""
+        if is_sqlite(self.database.engine):
+            with self.database.session() as session:
+                self._extend(session, self.clock.now())
+
+    def release_lease(self) -> None:
+        """Give the lease up on a clean stop."""
+        if not is_sqlite(self.database.engine):
+            return
+        with self.database.session() as session:
+            lease = session.get(WorkerLease, "worker")
+            if lease is not None and lease.holder == self.holder:
+                session.delete(lease)
+
+    def recover_spool(self) -> None:
+        """Replay messages spooled while the database was unreachable."""
+        try:
+            replay_spool(self.database, Spool(self.settings.spool_dir), self.clock)
+        except Exception:
+            log.exception("spool replay failed; will retry")
+
+    def tasks(self) -> list[Task]:
+        """Return every periodic task of this worker."""
+        tasks = [
+            Task("heartbeat", HEARTBEAT_SECONDS, lambda w: w.heartbeat()),
+            Task("recover-spool", SPOOL_SECONDS, lambda w: w.recover_spool()),
+        ]
+        for factory in TASKS:
+            tasks.extend(factory(self))
+        return tasks
+
+
+def run_worker(settings: Settings, stop: threading.Event | None = None) -> int:
+    """Run the worker until SIGTERM/SIGINT (or ``stop``); return the exit status."""
+    worker = Worker(settings, Database(settings.database_url))
+    try:
+        worker.acquire_lease()
+    except WorkerRefused as exc:
+        log.error("%s", exc)
+        return 3
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+    scheduler = BackgroundScheduler(timezone="UTC")
+    for task in worker.tasks():
+        scheduler.add_job(
+            task.run,
+            "interval",
+            args=[worker],
+            seconds=task.seconds,
+            id=task.name,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=worker.clock.now(),
+        )
+    scheduler.start()
+    log.info("worker %s started with %d tasks", worker.holder, len(worker.tasks()))
+    try:
+        stop.wait()
+    finally:
+        scheduler.shutdown(wait=True)
+        worker.release_lease()
+        worker.database.dispose()
+        log.info("worker %s stopped", worker.holder)
+    return 0

@@ -39,6 +39,7 @@ def run_demo(directory: Path, app_port: int, sim_port: int) -> int:
     subprocess.run(
         [*voiceline, "directory", "load", "--if-empty", str(directory)], env=env, check=True
     )
+    names = ["simulator", "web", "worker"]
     procs = [
         subprocess.Popen(
             [

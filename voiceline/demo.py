@@ -88,11 +88,9 @@ def run_demo(directory: Path, app_port: int, sim_port: int) -> int:
     signal.signal(signal.SIGTERM, stop)
     status = 0
     while not stopping:
-        for proc in procs:
+        for name, proc in zip(names, procs, strict=True):
             if proc.poll() is not None:
-                click.echo(
-                    f"voiceline demo: {proc.args[2]} exited with {proc.returncode}", err=True
-                )
+                click.echo(f"voiceline demo: {name} exited with {proc.returncode}", err=True)
                 stopping, status = True, 1
         time.sleep(0.3)
     for proc in procs:

@@ -106,9 +106,9 @@ class ShiftLength:
             raise RotationError(
                 f"shift length must be a whole number of at least 1, not {self.count!r}"
             )
-        if self.count * _UNIT_HOURS[self.unit] > _MAX_SHIFT_HOURS:
-            raise RotationError(f"shift length {self} is longer than a year")
         hours = self.count * _UNIT_HOURS[self.unit]
+        if hours > _MAX_SHIFT_HOURS:
+            raise RotationError(f"shift length {self} is longer than a year")
         # The nominal length of one turn.
         object.__setattr__(self, "duration", timedelta(hours=hours))
         # Whether handoffs keep their local wall time across DST (see the module docstring).

@@ -16,8 +16,9 @@ Overrides win over rotations. Which one applies at an instant, from strongest to
    turns the rotation gives X. A replacement applies to the rotation's member, not to
    another override's analyst.
 
-Overrides of the same kind that overlap are refused by ``validate_override``; should stored
-data still hold some, the later one in ``Schedule.overrides`` wins. The schedule's on-call
+Overlapping overrides for the same slot (same layer, same replaced analyst) are refused by
+``validate_override``; should stored data still hold some, the later one in
+``Schedule.overrides`` wins. The schedule's on-call
 analyst is the schedule-wide cover, or else the first layer that is active and has somebody.
 All functions take aware datetimes, work in UTC and IANA zones, and do not depend on the
 process's own time zone.

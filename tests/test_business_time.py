@@ -470,7 +470,9 @@ def test_bad_calendars_are_refused_with_a_reason(kwargs: dict[str, object], mess
 
 
 def test_country_code_is_normalised_and_calendar_is_hashable() -> None:
-    lower = BusinessCalendar("UTC", parse_hours("24x7"), "us", holiday_categories=("PUBLIC", "public"))
+    lower = BusinessCalendar(
+        "UTC", parse_hours("24x7"), "us", holiday_categories=("PUBLIC", "public")
+    )
     assert lower.holiday_country == "US"
     assert lower.holiday_categories == ("public",)
     assert hash(lower) == hash(

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export SECRET_KEY ?= $(shell cat .voiceline-secret 2>/dev/null || ($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))' | tee .voiceline-secret))
 
-.PHONY: run test test-postgres lint typecheck clean install
+.PHONY: run test test-postgres bench lint typecheck clean install
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: $(STAMP) lint typecheck
 ## test-postgres: the same suite on the PostgreSQL server in VOICELINE_TEST_DATABASE_URL
 test-postgres: $(STAMP)
 	VOICELINE_TEST_DATABASE_URL=$${VOICELINE_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest
+
+## bench: the benchmarks, measured (make test only runs each once to check it works)
+bench: $(STAMP)
+	$(BIN)/python -m pytest --benchmark-enable --benchmark-only -p no:randomly
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -43,6 +43,7 @@ SEARCH_HORIZON = timedelta(days=3653)  # ten years: no real calendar stays shut 
 _CHUNK = timedelta(days=14)  # open_intervals works a day at a time; two weeks keeps lists short
 _EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2900, 1, 1, tzinfo=UTC)
+CLOSURE = "closure"  # holiday_name's answer for one of the customer's own closure dates
 _DAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _ZONE_NAMES = {
     "America/Los_Angeles": "Pacific Time",
@@ -145,7 +146,7 @@ class BusinessCalendar:
 
 
 def holiday_name(calendar: BusinessCalendar, day: date) -> str | None:
-    """Return why ``day`` is closed (the holiday's name or "closure"), or None if it is not."""
+    """Return why ``day`` is closed (the holiday's name or CLOSURE), or None if it is not."""
     if calendar.holiday_country is not None:
         name = _holidays_in_year(
             calendar.holiday_country,
@@ -155,7 +156,7 @@ def holiday_name(calendar: BusinessCalendar, day: date) -> str | None:
         ).get(day)
         if name is not None:
             return name
-    return "closure" if day in calendar.closures else None
+    return CLOSURE if day in calendar.closures else None
 
 
 def is_closed_day(calendar: BusinessCalendar, day: date) -> bool:

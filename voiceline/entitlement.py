@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from voiceline.business_time import (
+    CLOSURE,
     BusinessCalendar,
     holiday_name,
     is_business_time,
@@ -104,7 +105,7 @@ def _why_closed(calendar: BusinessCalendar, now: datetime) -> str:
     if not calendar.hours:
         return "no business hours"
     today = holiday_name(calendar, now.astimezone(calendar.tz).date())
-    if today == "closure":
+    if today == CLOSURE:
         return "closed today"
     if today is not None:
         return f"closed for {today}"

@@ -262,8 +262,11 @@ def test_unknown_or_withheld_callers_are_asked_who_they_are(line, caller, number
     assert incident.next_due_at is None  # unverified callers are not paged by default
 
 
-def test_national_format_caller_id_is_matched(line, caller) -> None:
-    twiml = caller("(503) 555-0111").dial()
+@pytest.mark.parametrize(
+    "raw", ["(503) 555-0111", "+1 (503) 555-0111", "503.555.0111", "+15035550111"]
+)
+def test_caller_id_formats_are_matched(line, caller, raw: str) -> None:
+    twiml = caller(raw).dial()
     assert "If your business is down" in twiml.says()
 
 

@@ -42,10 +42,12 @@ def create_app(
     app.extensions["voiceline.telephony"] = telephony or telephony_from_settings(settings)
     csrf.init_app(app)
 
+    from voiceline.admin import bp as admin_bp
     from voiceline.health import bp as health_bp
     from voiceline.media import bp as media_bp
     from webhooks import bp as webhooks_bp
 
+    app.register_blueprint(admin_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(media_bp)
     app.register_blueprint(webhooks_bp)

@@ -1,0 +1,163 @@
+"""Rotas in the database, read as the pure ``oncall`` values.
+
+``schedule_for(row)`` turns a ``Rotation`` row with its members and overrides into a
+``Schedule`` of one layer (named after the rotation's code) that runs only inside the
+rotation's hours. Analysts are named by their codes unless a ``label`` says otherwise.
+An override row with no replaced analyst covers the whole schedule, even outside the
+rotation's hours, as an override does in PagerDuty; one that replaces an analyst takes
+that analyst's turns. Times come out of the database in UTC and stay there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from oncall.rotation import Rotation, RotationError, parse_shift_length
+from oncall.schedule import Layer, Override, Schedule, who_is_on_call
+from voiceline.hours import Hours, HoursError, parse_hours
+from voiceline.models import Analyst, RotationMember
+from voiceline.models import Override as OverrideRow
+from voiceline.models import Rotation as RotationRow
+
+Label = Callable[[Analyst], str]
+
+
+def by_code(analyst: Analyst) -> str:
+    """Name an analyst by code: unique, and what policies and the roster use."""
+    return analyst.code
+
+
+def by_name(analyst: Analyst) -> str:
+    """Name an analyst by display name, for people to read (calendar feeds)."""
+    return analyst.name
+
+
+def parse_anchor(text: str) -> datetime:
+    """Return the stored handoff anchor (local wall time, ISO) as a naive datetime."""
+    try:
+        anchor = datetime.fromisoformat(text)
+    except (TypeError, ValueError) as exc:
+        raise RotationError(
+            f"cannot read handoff time {text!r}; use e.g. 2026-01-05T08:00"
+        ) from exc
+    if anchor.tzinfo is not None:
+        raise RotationError(
+            f"handoff time {text!r} is a local wall time; leave out the offset or zone"
+        )
+    return anchor
+
+
+def hours_of(row: RotationRow) -> Hours | None:
+    """Return the rotation's weekly hours, or None when it is always active."""
+    if row.hours is None:
+        return None
+    try:
+        return parse_hours(list(row.hours))
+    except HoursError as exc:
+        raise RotationError(f"rotation {row.code!r}: {exc}") from exc
+
+
+def rotation_for(row: RotationRow, *, label: Label = by_code) -> Rotation:
+    """Return the pure Rotation of a rotation row, members in position order."""
+    members = tuple(label(m.analyst) for m in sorted(row.members, key=lambda m: m.position))
+    return Rotation(
+        name=row.name,
+        time_zone=row.time_zone,
+        members=members,
+        shift=parse_shift_length(row.shift_length),
+        anchor=parse_anchor(row.handoff_anchor),
+    )
+
+
+def override_for(row: OverrideRow, *, label: Label = by_code) -> Override:
+    """Return the pure Override of an override row (schedule-wide; see the module docstring)."""
+    return Override(
+        analyst=label(row.analyst),
+        start=row.starts_at,
+        end=row.ends_at,
+        replaces=None if row.replaces is None else label(row.replaces),
+        layer=None,
+    )
+
+
+def schedule_for(
+    row: RotationRow,
+    *,
+    label: Label = by_code,
+    overrides: Iterable[OverrideRow] | None = None,
+) -> Schedule:
+    """Return the Schedule of a rotation row: one layer inside its hours, plus its overrides."""
+    layer = Layer(row.code, rotation_for(row, label=label), hours_of(row))
+    rows = row.overrides if overrides is None else overrides
+    ordered = sorted(rows, key=lambda o: (o.starts_at, o.id or 0))
+    return Schedule(
+        row.name,
+        row.time_zone,
+        (layer,),
+        tuple(override_for(o, label=label) for o in ordered),
+    )
+
+
+def load_rotations(session: Session) -> list[RotationRow]:
+    """Return every rotation with members, analysts and overrides loaded, by name."""
+    query = (
+        select(RotationRow)
+        .options(
+            selectinload(RotationRow.members).selectinload(RotationMember.analyst),
+            selectinload(RotationRow.overrides).selectinload(OverrideRow.analyst),
+            selectinload(RotationRow.overrides).selectinload(OverrideRow.replaces),
+        )
+        .order_by(RotationRow.name, RotationRow.id)
+    )
+    return list(session.scalars(query))
+
+
+def rotation_by_code(session: Session, code: str) -> RotationRow | None:
+    """Return the rotation with ``code``, or None."""
+    return session.scalars(select(RotationRow).filter_by(code=code)).one_or_none()
+
+
+def rotation_by_token(session: Session, token: str) -> RotationRow | None:
+    """Return the rotation whose calendar token is ``token``, or None."""
+    if not token:
+        return None
+    return session.scalars(select(RotationRow).filter_by(calendar_token=token)).one_or_none()
+
+
+def analyst_by_token(session: Session, token: str) -> Analyst | None:
+    """Return the analyst whose calendar token is ``token``, or None."""
+    if not token:
+        return None
+    return session.scalars(select(Analyst).filter_by(calendar_token=token)).one_or_none()
+
+
+def on_call_now(session: Session, code: str, now: datetime) -> Analyst | None:
+    """Return the analyst on call for rotation ``code`` at ``now``, or None."""
+    row = rotation_by_code(session, code)
+    if row is None:
+        return None
+    who = who_is_on_call(schedule_for(row), now)
+    if who is None:
+        return None
+    return session.scalars(select(Analyst).filter_by(code=who)).one_or_none()
+
+
+def upcoming_overrides(row: RotationRow, now: datetime) -> list[OverrideRow]:
+    """Return the rotation's overrides that have not ended, soonest first."""
+    return sorted((o for o in row.overrides if o.ends_at > now), key=lambda o: o.starts_at)
+
+
+def describe(row: RotationRow) -> dict[str, Any]:
+    """Return the rotation's editable fields as plain values, for the audit log."""
+    return {
+        "name": row.name,
+        "time_zone": row.time_zone,
+        "shift": row.shift_length,
+        "handoff": row.handoff_anchor,
+        "hours": None if row.hours is None else list(row.hours),
+    }

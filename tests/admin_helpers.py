@@ -1,0 +1,63 @@
+"""Helpers for admin page tests: create an admin, log in through the form, post forms
+with the page's CSRF token, and read what the page shows."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from voiceline.accounts import set_admin_password
+from voiceline.db import Database
+
+ADMIN_USER = "admin"
+ADMIN_PASSWORD = "correct horse battery staple"
+_CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def create_admin(
+    database: Database, username: str = ADMIN_USER, password: str = ADMIN_PASSWORD
+) -> None:
+    """Create an admin login in ``database``."""
+    with database.session() as session:
+        set_admin_password(session, username, password)
+
+
+def csrf_token(client: FlaskClient, page: str = "/admin/login") -> str:
+    """Return the CSRF token from a form on ``page``."""
+    response = client.get(page)
+    match = _CSRF_RE.search(response.get_data(as_text=True))
+    assert match, f"no CSRF token on {page} (status {response.status_code})"
+    return match.group(1)
+
+
+def log_in(
+    client: FlaskClient,
+    username: str = ADMIN_USER,
+    password: str = ADMIN_PASSWORD,
+    *,
+    next_url: str | None = None,
+    remote_addr: str = "127.0.0.1",
+) -> TestResponse:
+    """Post the login form the way a browser would; return the response."""
+    token = csrf_token(client)
+    data = {"csrf_token": token, "username": username, "password": password}
+    if next_url is not None:
+        data["next"] = next_url
+    return client.post("/admin/login", data=data, environ_base={"REMOTE_ADDR": remote_addr})
+
+
+def post_form(
+    client: FlaskClient, path: str, data: Mapping[str, str], *, page: str = "/admin/"
+) -> TestResponse:
+    """POST ``data`` to ``path`` with the CSRF token found on ``page``."""
+    return client.post(path, data={"csrf_token": csrf_token(client, page), **data})
+
+
+def text_of(response: TestResponse) -> str:
+    """Return the page's text with tags removed and entities decoded, whitespace collapsed."""
+    body = re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))
+    return " ".join(html.unescape(body).split())

@@ -109,7 +109,8 @@ def directory_dump(output: str | None) -> None:
 def serve(bind: str, workers: int) -> None:
     """Run the web app under gunicorn."""
     _settings()  # fail here, in one line, rather than inside gunicorn
-    args = ["gunicorn", "voiceline.wsgi:app", "--bind", bind, "--workers", str(workers)]
+    args = [sys.executable, "-m", "gunicorn", "voiceline.wsgi:app", "--bind", bind]
+    args += ["--workers", str(workers)]
     args += ["--timeout", "30", "--access-logfile", "-"]
     os.execvp(args[0], args)
 

@@ -520,9 +520,7 @@ def call_status(session: Session, form: Form, now: datetime) -> list[int]:
         return []
     call.ended_at = now
     if call.incident_id is not None or call.route in ("desk", "repeat"):
-        return []
-    if call.route == "desk" or (call.route or "").startswith("desk"):
-        return []
+        return []  # the desk took the call, or the caller's incident already exists
     if call.choice and call.choice.startswith("emergency"):
         priority = "emergency"
     elif call.choice == "billable":

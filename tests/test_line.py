@@ -194,12 +194,24 @@ def test_business_hours_put_the_caller_through_to_the_desk(line, caller, clock) 
     assert incident.priority == "standard"
 
 
+def test_desk_missed_and_caller_hung_up_before_the_beep(line, caller, clock) -> None:
+    clock.set(datetime(2026, 11, 23, 10, 0, tzinfo=LA))
+    call = caller(PAT)
+    call.dial()
+    call.post("/twilio/voice/desk", DialCallStatus="busy")
+    assert call.hang_up() == 204
+    [incident] = incidents(line)
+    assert incident.priority == "standard"
+    assert incident.summary.startswith("Missed next-business-day call from Pat Jones")
+
+
 def test_desk_answered_ends_the_call_without_an_incident(line, caller, clock) -> None:
     clock.set(datetime(2026, 11, 23, 10, 0, tzinfo=LA))
     call = caller(PAT)
     call.dial()
     done = call.post("/twilio/voice/desk", DialCallStatus="completed", DialCallDuration="300")
     assert done.verbs() == ["Hangup"]
+    call.hang_up()
     assert incidents(line) == []
 
 

@@ -495,6 +495,9 @@ def no_message(
 def desk_result(session: Session, form: Form, now: datetime, url_for: UrlFor) -> Reply:
     """The desk answered (done) or did not (take a message for the next business hours)."""
     response = VoiceResponse()
+    call = session.scalars(select(Call).filter_by(call_sid=form.get("CallSid", ""))).one_or_none()
+    if call is not None:
+        call.choice = f"desk {form.get('DialCallStatus') or 'unknown'}"
     if form.get("DialCallStatus") == "completed":
         response.hangup()
         return Reply(response)
@@ -519,8 +522,10 @@ def call_status(session: Session, form: Form, now: datetime) -> list[int]:
     if status not in ("completed", "busy", "failed", "no-answer", "canceled"):
         return []
     call.ended_at = now
-    if call.incident_id is not None or call.route in ("desk", "repeat"):
-        return []  # the desk took the call, or the caller's incident already exists
+    if call.incident_id is not None or call.route == "repeat" or call.choice == "desk completed":
+        return []  # the caller's incident exists, or the desk took the call
+    if call.route == "desk" and call.choice is None:
+        return []  # hung up while the desk was ringing: the desk saw the missed call
     if call.choice and call.choice.startswith("emergency"):
         priority = "emergency"
     elif call.choice == "billable":

@@ -393,3 +393,19 @@ def test_a_repeat_call_hears_the_status_and_adds_to_the_same_incident(line, call
     with get_database(line).session() as session:
         repeat = session.scalars(select(Call).filter_by(call_sid=again.call_sid)).one()
         assert repeat.incident_id == incident.id and repeat.route == "repeat"
+
+
+def test_a_call_whose_end_was_never_reported_is_swept_into_a_missed_call(line, caller, clock):
+    from voiceline.line import sweep_unfinished_calls
+
+    call = caller(PAT)
+    call.dial()  # hangs up in the menu; the number has no 'call status changes' URL
+    with get_database(line).session() as session:
+        assert sweep_unfinished_calls(session, clock.now() + timedelta(minutes=14)) == []
+    with get_database(line).session() as session:
+        [incident_id] = sweep_unfinished_calls(session, clock.now() + timedelta(minutes=16))
+    with get_database(line).session() as session:
+        assert sweep_unfinished_calls(session, clock.now() + timedelta(minutes=30)) == []
+    [incident] = incidents(line)
+    assert incident.id == incident_id
+    assert incident.summary.startswith("Missed emergency call from Pat Jones")

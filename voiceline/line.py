@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -540,6 +540,33 @@ def call_status(session: Session, form: Form, now: datetime) -> list[int]:
     if not data.get("From") and call.from_number:
         data["From"] = call.from_number
     _, to_page, _ = take_message(session, data, now, priority, None)
+    return to_page
+
+
+UNFINISHED_CALL_AGE = timedelta(minutes=15)
+
+
+def sweep_unfinished_calls(session: Session, now: datetime) -> list[int]:
+    """Log missed calls whose end Twilio never reported (no 'call status changes' URL).
+
+    A call still without an incident 15 minutes after it started (longer than the menu
+    plus the longest message) is treated as having ended then.
+    """
+    stale = session.scalars(
+        select(Call).where(
+            Call.direction == "inbound",
+            Call.incident_id.is_(None),
+            Call.ended_at.is_(None),
+            Call.started_at <= now - UNFINISHED_CALL_AGE,
+        )
+    ).all()
+    to_page: list[int] = []
+    for call in stale:
+        to_page += call_status(
+            session,
+            {"CallSid": call.call_sid, "From": call.from_number or "", "CallStatus": "completed"},
+            now,
+        )
     return to_page
 
 

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 30
 HEARTBEAT_SECONDS = 10
 SPOOL_SECONDS = 15
+SWEEP_SECONDS = 60
 
 
 class WorkerRefused(Exception):
@@ -110,11 +111,22 @@ class Worker:
         except Exception:
             log.exception("spool replay failed; will retry")
 
+    def sweep_calls(self) -> None:
+        """Log missed calls whose end was never reported."""
+        from voiceline.line import sweep_unfinished_calls
+
+        try:
+            with self.database.session() as session:
+                sweep_unfinished_calls(session, self.clock.now())
+        except Exception:
+            log.exception("missed-call sweep failed; will retry")
+
     def tasks(self) -> list[Task]:
         """Return every periodic task of this worker."""
         tasks = [
             Task("heartbeat", HEARTBEAT_SECONDS, lambda w: w.heartbeat()),
             Task("recover-spool", SPOOL_SECONDS, lambda w: w.recover_spool()),
+            Task("sweep-calls", SWEEP_SECONDS, lambda w: w.sweep_calls()),
         ]
         for factory in TASKS:
             tasks.extend(factory(self))

@@ -104,6 +104,10 @@ def open_incident(
         deadline_at=deadline,
     )
     incident, created = _insert_once(session, incident, find)
+    if created and customer is not None:
+        from voiceline.sla import start_clocks  # sla logs through this module: import late
+
+        start_clocks(session, incident)
     if created:
         log_event(
             session,

@@ -10,6 +10,7 @@ that analyst's turns. Times come out of the database in UTC and stay there.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -32,9 +33,15 @@ def by_code(analyst: Analyst) -> str:
     return analyst.code
 
 
-def by_name(analyst: Analyst) -> str:
-    """Name an analyst by display name, for people to read (calendar feeds)."""
-    return analyst.name
+def unique_name_label(session: Session) -> Label:
+    """Return a label naming analysts by name, adding the code where two share a name."""
+    counts = Counter(session.scalars(select(Analyst.name)))
+    shared = {name for name, count in counts.items() if count > 1}
+
+    def label(analyst: Analyst) -> str:
+        return f"{analyst.name} ({analyst.code})" if analyst.name in shared else analyst.name
+
+    return label
 
 
 def parse_anchor(text: str) -> datetime:

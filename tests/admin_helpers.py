@@ -61,3 +61,23 @@ def text_of(response: TestResponse) -> str:
     """Return the page's text with tags removed and entities decoded, whitespace collapsed."""
     body = re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))
     return " ".join(html.unescape(body).split())
+
+
+def load_example_directory(database: Database) -> None:
+    """Load ``examples/directory.yaml`` (the example support desk) into ``database``."""
+    from tests.conftest import EXAMPLE_DIRECTORY
+    from voiceline.directory import load_directory
+    from voiceline.directory_file import read_directory_file
+
+    with database.session() as session:
+        load_directory(session, read_directory_file(str(EXAMPLE_DIRECTORY)))
+
+
+def field_error(response: TestResponse, form: str, field: str) -> str | None:
+    """Return the message shown next to ``field`` of ``form``, or None when there is none."""
+    page = response.get_data(as_text=True)
+    match = re.search(rf'<p class="field-error" id="{form}-{field}-error"[^>]*>([^<]*)</p>', page)
+    if match is None:
+        return None
+    assert f'aria-describedby="{form}-{field}-error"' in page, "the message is not tied to a field"
+    return html.unescape(match.group(1))

@@ -43,15 +43,21 @@ def create_app(
     csrf.init_app(app)
 
     from voiceline.admin import bp as admin_bp
+    from voiceline.feeds import bp as feeds_bp
     from voiceline.health import bp as health_bp
     from voiceline.media import bp as media_bp
     from webhooks import bp as webhooks_bp
 
     app.register_blueprint(admin_bp)
+    app.register_blueprint(feeds_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(media_bp)
     app.register_blueprint(webhooks_bp)
     csrf.exempt(webhooks_bp)  # Twilio signs its requests; CSRF tokens are for browsers
+
+    from escalation.wiring import install as install_paging
+
+    install_paging(app)  # pages each emergency right after the line commits it
 
     backend = app.extensions["voiceline.telephony"].name
     if backend == "console":

@@ -38,6 +38,8 @@ def _secure_admin_pages(response: Response) -> Response:
 
 
 # The views register themselves on ``bp``; import them for that side effect.
+from voiceline.admin import analysts as _analysts  # noqa: E402,F401
 from voiceline.admin import audit_log as _audit_log  # noqa: E402,F401
 from voiceline.admin import auth as _auth  # noqa: E402,F401
 from voiceline.admin import rota as _rota  # noqa: E402,F401
+from voiceline.admin import rotations as _rotations  # noqa: E402,F401

@@ -170,5 +170,65 @@ def admin_create_user(username: str, password: str) -> None:
     click.echo(f"admin {username} saved")
 
 
+@main.command()
+@click.option("--month", required=True, help="The month, YYYY-MM (local to each customer).")
+@click.option("--customer", "customer_code", help="Only this customer (its code).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "csv", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file.")
+@click.option(
+    "--email",
+    "email_to",
+    multiple=True,
+    help="Email the report to this address (repeatable); needs SMTP_URL and VOICELINE_REPORT_FROM.",
+)
+@click.option("--as-of", help="Measure clocks still running at this ISO time (default: now).")
+def report(
+    month: str,
+    customer_code: str | None,
+    fmt: str,
+    output: str | None,
+    email_to: tuple[str, ...],
+    as_of: str | None,
+) -> None:
+    """Print the monthly SLA report: compliance per customer and target, breaches, credits."""
+    from datetime import UTC, datetime
+
+    from voiceline.report_formats import render_csv, render_json, render_text
+    from voiceline.report_mail import MailError, send_report, smtp_settings
+    from voiceline.reports import ReportError, monthly_report, parse_month
+
+    try:
+        first = parse_month(month)
+        moment = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)
+        if moment.tzinfo is None:
+            raise ReportError(f"--as-of needs a UTC offset, e.g. {as_of}Z")
+        mail = smtp_settings(os.environ) if email_to else None
+        with _database(_settings()).session() as session:
+            result = monthly_report(session, first, customer_code, as_of=moment)
+    except (ReportError, MailError, ValueError) as exc:
+        click.echo(f"voiceline: {exc}", err=True)
+        sys.exit(2)
+    renderers = {"text": render_text, "csv": render_csv, "json": render_json}
+    text = renderers[fmt](result)
+    if output:
+        Path(output).write_text(text, encoding="utf-8", newline="")
+        click.echo(f"report written to {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+    if mail is not None:
+        try:
+            send_report(result, email_to, mail)
+        except MailError as exc:
+            click.echo(f"voiceline: {exc}", err=True)
+            sys.exit(1)
+        click.echo(f"report emailed to {', '.join(email_to)}", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -17,7 +17,8 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from voiceline.directory_file import Node, format_minutes, parse_minutes
+from escalation.policy import policy_to_dict
+from voiceline.directory_file import Node, format_minutes, parse_minutes, policy_of_node
 from voiceline.hours import format_hours, parse_hours
 from voiceline.models import (
     Analyst,
@@ -191,24 +192,15 @@ def load_directory(session: Session, data: Node, actor: str = "cli") -> Changes:
     for node in data.get("policies") or []:
         label = f"policy {node['code']}"
         policy = _get_or_new(session, EscalationPolicy, changes, label, code=str(node["code"]))
-        steps = []
-        for step in node.get("steps") or []:
-            steps.append(
-                {
-                    "targets": [
-                        {k: str(v) for k, v in t.items()} for t in step.get("targets") or []
-                    ],
-                    "channels": list(step.get("channels") or ["sms", "voice"]),
-                    "delay": format_minutes(parse_minutes(step.get("delay", "5m"))),
-                }
-            )
+        # Stored in the engine's own form, which an incident snapshots as it stands.
+        checked = policy_to_dict(policy_of_node(node))
         _set(
             policy,
             changes,
             label,
             name=str(node["name"]),
-            repeat=int(node.get("repeat", 0)),
-            steps=steps,
+            repeat=int(checked["repeat"]),
+            steps=checked["steps"],
         )
     session.flush()
     plans = {p.code: p for p in session.scalars(select(Plan))}

@@ -15,6 +15,8 @@ from typing import Any
 import holidays
 import yaml
 
+from escalation.errors import PolicyError
+from escalation.policy import Policy, parse_delay, policy_from_dict
 from voiceline.hours import HoursError, parse_hours, zone
 from voiceline.phones import PhoneNumberError, to_e164
 
@@ -86,6 +88,18 @@ def parse_minutes(value: Any) -> int:
     return days * 1440 + hours * 60 + minutes
 
 
+def policy_of_node(node: Node) -> Policy:
+    """Return the escalation policy a directory entry describes; raise PolicyError if bad."""
+    return policy_from_dict(
+        {
+            "name": str(node.get("name") or node.get("code") or ""),
+            "repeat": node.get("repeat", 0),
+            "steps": node.get("steps") or [],
+            "code": str(node.get("code") or ""),
+        }
+    )
+
+
 def format_minutes(minutes: int) -> str:
     """Return minutes in the form parse_minutes reads, e.g. ``30m``, ``4h``, ``1h30m``."""
     hours, mins = divmod(minutes, 60)
@@ -152,6 +166,13 @@ class Checker:
                 zone(str(name))
             except HoursError as exc:
                 self.error(node, f"{where}: {exc}", "time_zone")
+
+    def delay(self, node: Node, key: str, where: str) -> None:
+        if node.get(key) is not None:
+            try:
+                parse_delay(node[key])
+            except PolicyError as exc:
+                self.error(node, f"{where}: {key}: {exc}", key)
 
     def minutes(self, node: Node, key: str, where: str) -> None:
         if node.get(key) is not None:
@@ -283,26 +304,20 @@ def check_directory(data: Node, c: Checker) -> None:
         steps = node.get("steps") or []
         if not steps:
             c.error(node, f"{where}: needs at least one step")
-        for step in steps:
-            if not isinstance(step, Node):
-                c.error(node, f"{where}: each step must be a mapping")
-                continue
-            c.minutes(step, "delay", where)
-            for channel in step.get("channels") or ["sms", "voice"]:
-                if channel not in ("sms", "voice"):
-                    c.error(step, f"{where}: unknown channel {channel!r}")
-            for target in step.get("targets") or []:
-                if not isinstance(target, Node) or len(target) != 1:
-                    c.error(step, f"{where}: a target is one of on_call/rotation/analyst: CODE")
-                    continue
-                ((kind, ref),) = target.items()
-                known = analysts if kind == "analyst" else rotations
-                if kind not in ("on_call", "rotation", "analyst"):
-                    c.error(target, f"{where}: unknown target kind {kind!r}")
-                elif str(ref) not in known:
-                    c.error(
-                        target, f"{where}: unknown {kind.replace('on_call', 'rotation')} {ref!r}"
-                    )
+            continue
+        try:
+            # The engine's own reader: the same rules (delays like 90s, 5m or PT5M) as at run time.
+            checked = policy_of_node(node)
+        except PolicyError as exc:
+            c.error(node, f"{where}: {exc}", "steps")
+            continue
+        for step in checked.steps:
+            for target in step.targets:
+                known = analysts if target.kind == "analyst" else rotations
+                if target.ref not in known:
+                    kind = "analyst" if target.kind == "analyst" else "rotation"
+                    c.error(node, f"{where}: unknown {kind} {target.ref!r}", "steps")
+    c.delay(service, "remind_before", "service")
 
     customers: set[str] = set()
     phones_seen: dict[str, int] = {}

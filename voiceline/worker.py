@@ -145,7 +145,10 @@ def run_worker(settings: Settings, stop: threading.Event | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
+    import escalation.tasks  # noqa: F401  (registers the escalation runner's tasks)
+
     scheduler = BackgroundScheduler(timezone="UTC")
+    worker.extensions["scheduler"] = scheduler  # tasks may add one-off jobs at exact times
     for task in worker.tasks():
         scheduler.add_job(
             task.run,

@@ -12,4 +12,4 @@ from webhooks.security import require_twilio_signature
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 bp.before_request(require_twilio_signature)
 
-from webhooks import voice  # noqa: E402,F401  (registers routes on bp)
+from webhooks import pages, sms, voice  # noqa: E402,F401  (registers routes on bp)

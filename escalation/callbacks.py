@@ -1,0 +1,199 @@
+"""Twilio's reports about our pages, turned into escalation events exactly once.
+
+Every page's callback URLs carry the incident and the page key, so a report finds its
+page without trusting anything else in the form. Reports are deduplicated on
+``MessageSid``+status and ``CallSid``+``SequenceNumber`` (``WebhookReceipt``), applied
+to the ``Page`` row monotonically (a late ``sent`` never undoes ``delivered``), and fed
+to the engine as the mapping in ``escalation.events`` says. A report may arrive before
+the sender has recorded Twilio's answer: it attaches the SID itself, which is also what
+settles a page left in doubt by a crashed sender (``escalation.dispatch``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from escalation.dispatch import Paging, deliver, record_provider_sid
+from escalation.events import Event, PageDelivered, PageFailed, PageNoAnswer
+from escalation.failures import is_temporary_failure
+from escalation.runner import Outcome, feed, lock_incident
+from voiceline.incidents import log_event
+from voiceline.models import Analyst, Incident, Page, WebhookReceipt
+
+Form = Mapping[str, str]
+
+# How far along a page is; a report never moves a page back to a lower rank.
+_RANK = {
+    "queued": 0, "sending": 1, "lost": 1, "accepted": 2, "sent": 3, "ringing": 3,
+    "in-progress": 4, "delivered": 5, "undelivered": 5, "failed": 5, "completed": 5,
+    "busy": 5, "no-answer": 5, "canceled": 5, "error": 5, "cancelled": 5,
+}  # fmt: skip
+_NO_ANSWER = {"busy": "busy", "no-answer": "no_answer", "canceled": "canceled"}
+MACHINE_PREFIXES = ("machine", "fax")
+
+
+@dataclass
+class PageContext:
+    """A page row, its incident (locked) and its analyst, inside one transaction."""
+
+    session: Session
+    incident: Incident
+    page: Page
+    analyst: str
+    now: datetime
+
+
+def is_machine(answered_by: str | None) -> bool:
+    """Return True when Twilio's AnsweredBy says a voicemail box or fax picked up."""
+    return bool(answered_by) and str(answered_by).startswith(MACHINE_PREFIXES)
+
+
+def open_page(session: Session, incident_id: int, key: str, now: datetime) -> PageContext | None:
+    """Lock the incident and return the page with this key, or None if there is none."""
+    incident = lock_incident(session, incident_id)
+    if incident is None:
+        return None
+    page = session.scalars(
+        select(Page).where(Page.incident_id == incident_id, Page.page_key == key)
+    ).one_or_none()
+    if page is None:
+        return None
+    analyst = session.get(Analyst, page.analyst_id) if page.analyst_id else None
+    return PageContext(session, incident, page, analyst.code if analyst else "", now)
+
+
+def is_duplicate(session: Session, key: str, now: datetime) -> bool:
+    """Return True if this report was handled before; remember it otherwise."""
+    if session.get(WebhookReceipt, key) is not None:
+        return True
+    session.add(WebhookReceipt(key=key[:200], received_at=now))
+    session.flush()
+    return False
+
+
+def advance(page: Page, status: str, now: datetime) -> bool:
+    """Move a page to a provider status if that is forward; return True if it moved."""
+    status = "accepted" if status in ("queued", "accepted", "scheduled", "initiated") else status
+    if _RANK.get(status, 3) < _RANK.get(page.status, 0) or status == page.status:
+        return False
+    if _RANK.get(page.status, 0) >= 5:
+        return False  # final stays final, whatever arrives late
+    page.status, page.updated_at = status, now
+    return True
+
+
+def page_status(paging: Paging, incident_id: int, key: str, form: Form) -> None:
+    """Apply an SMS or call status callback of a page."""
+    now = paging.clock.now()
+    outcome: Outcome | None = None
+    with paging.database.session() as session:
+        ctx = open_page(session, incident_id, key, now)
+        if ctx is None:
+            return
+        sid = form.get("MessageSid") or form.get("CallSid") or ""
+        if "MessageSid" in form:
+            status = form.get("MessageStatus") or form.get("SmsStatus") or ""
+            receipt = f"page-sms:{sid}:{status}"
+        else:
+            status = form.get("CallStatus", "")
+            receipt = f"page-call:{sid}:{form.get('SequenceNumber') or status}"
+        if not sid or is_duplicate(session, receipt, now):
+            return
+        if sid:
+            record_provider_sid(ctx.page, sid, now)
+        if form.get("AnsweredBy"):
+            ctx.page.answered_by = form["AnsweredBy"]
+        code = _int(form.get("ErrorCode"))
+        if code is not None:
+            ctx.page.error_code = code
+        sequence = _int(form.get("SequenceNumber"))
+        if sequence is not None:
+            ctx.page.last_sequence = max(sequence, ctx.page.last_sequence or 0)
+        moved = advance(ctx.page, status, now)
+        if moved and _RANK.get(status, 0) >= 5:
+            log_event(
+                session,
+                ctx.incident,
+                "page_status",
+                now,
+                actor=ctx.analyst,
+                key=key,
+                status=status,
+                code=code,
+                answered_by=ctx.page.answered_by,
+            )
+        event = _event_for(ctx.page, status, code) if moved else None
+        if event is not None:
+            outcome = feed(session, ctx.incident, event, now)
+    if outcome is not None:
+        paging.later(deliver, paging, outcome)
+
+
+def _event_for(page: Page, status: str, code: int | None) -> Event | None:
+    """Return the engine event a provider status means, or None."""
+    key = page.page_key
+    if page.channel == "sms":
+        if status == "delivered":
+            return PageDelivered(key)
+        if status in ("undelivered", "failed"):
+            return PageFailed(key, code, is_temporary_failure(None, code))
+        return None
+    if status in _NO_ANSWER:
+        return PageNoAnswer(key, _NO_ANSWER[status])  # type: ignore[arg-type]
+    if status == "failed":
+        return PageFailed(key, code, is_temporary_failure(None, code))
+    if status == "completed":
+        if is_machine(page.answered_by):
+            return PageNoAnswer(key, "machine")
+        if page.answered_by != "human":
+            # Picked up, but no person ever pressed a key or was detected: not a delivery.
+            return PageNoAnswer(key, "no_answer")
+    return None
+
+
+def amd_result(paging: Paging, incident_id: int, key: str, form: Form) -> None:
+    """Apply the asynchronous answering-machine result of a voice page."""
+    now = paging.clock.now()
+    answered_by = form.get("AnsweredBy", "unknown")
+    with paging.database.session() as session:
+        ctx = open_page(session, incident_id, key, now)
+        if ctx is None or is_duplicate(session, f"page-amd:{form.get('CallSid')}", now):
+            return
+        outcome = mark_answered(ctx, answered_by)
+    if outcome is not None:
+        paging.later(deliver, paging, outcome)
+
+
+def mark_answered(ctx: PageContext, answered_by: str) -> Outcome | None:
+    """Record who answered a voice page; a machine is no delivery, a person is."""
+    page = ctx.page
+    if page.answered_by == "human" or is_machine(page.answered_by):
+        return None  # already decided (a key press beats a late detection)
+    page.answered_by, page.updated_at = answered_by, ctx.now
+    if is_machine(answered_by):
+        log_event(
+            ctx.session,
+            ctx.incident,
+            "page_machine",
+            ctx.now,
+            actor=ctx.analyst,
+            key=page.page_key,
+            answered_by=answered_by,
+        )
+        return feed(ctx.session, ctx.incident, PageNoAnswer(page.page_key, "machine"), ctx.now)
+    if answered_by == "human":
+        return feed(ctx.session, ctx.incident, PageDelivered(page.page_key), ctx.now)
+    return None
+
+
+def _int(value: str | None) -> int | None:
+    """Return an int form value, or None."""
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None

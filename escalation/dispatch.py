@@ -1,0 +1,413 @@
+"""Sending pages exactly once, and waking escalations when they are due.
+
+``Paging`` bundles what sending needs (database, telephony, clock, callback URLs). The
+web process uses it to page the moment a message is saved (``begin``) and to act on
+Twilio callbacks and SMS replies (``handle``); the worker runs ``run_due`` every second
+and at the exact next due time.
+
+Exactly once, across workers and crashes:
+
+1. A page is decided and stored as a ``queued`` ``Page`` row in the same transaction as
+   the escalation state (``escalation.runner``); ``(incident_id, page_key)`` is unique,
+   so a decision replayed after a crash cannot queue it twice.
+2. A sender claims a queued page with a conditional update (``queued`` -> ``sending``)
+   and commits the claim *before* calling Twilio: of several workers, exactly one wins.
+   Due incidents and due pages are picked with ``SELECT ... FOR UPDATE SKIP LOCKED`` on
+   PostgreSQL so workers do not queue up behind each other.
+3. Twilio's answer is recorded (``provider_sid``). A worker killed before the claim
+   leaves the page ``queued`` and another worker sends it; killed while holding an
+   incident lock, its transaction rolls back and the incident is still due.
+4. Killed between the claim and recording the answer, the page is *in doubt*: Twilio
+   may or may not have it. It is reconciled, not blindly resent: every page carries its
+   key in its status-callback URL, and Twilio reports a call as ``initiated`` and a text
+   as ``sent`` within seconds, so the webhook attaches the SID to the page
+   (``record_provider_sid``). Only a page still without a SID ``IN_DOUBT_AFTER`` after its
+   claim (well past the 10-second request timeout) is treated like a request timeout:
+   ``PageFailed(temporary)``, and the engine sends the next attempt. An emergency page
+   is never dropped; it is duplicated only if Twilio accepted it and then stayed silent
+   for that long.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol, runtime_checkable
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from escalation.events import Event, PageFailed, TimerFired
+from escalation.failures import is_temporary_failure
+from escalation.runner import Outcome, feed, lock_incident, on_sqlite, start, subject_of
+from escalation.state import state_from_dict
+from escalation.texts import purpose_of, sms_body
+from voiceline.clock import Clock
+from voiceline.db import Database
+from voiceline.incidents import log_event
+from voiceline.models import Incident, Page
+from voiceline.telephony import OutboundCall, Telephony, TelephonyError
+from voiceline.urls import UrlFor
+
+log = logging.getLogger(__name__)
+
+IN_DOUBT_AFTER = timedelta(seconds=30)
+RING_SECONDS = 30
+_MAX_ROUNDS = 200  # a safety stop for one run_due call; the next tick carries on
+
+
+@runtime_checkable
+class CallCanceller(Protocol):
+    """A telephony backend that can hang up a ringing outbound call."""
+
+    def cancel_call(self, sid: str) -> None: ...
+
+
+@dataclass
+class Paging:
+    """What sending pages needs, for one process."""
+
+    database: Database
+    telephony: Telephony
+    clock: Clock
+    url_for: UrlFor
+    executor: ThreadPoolExecutor | None = None
+    _active: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @contextmanager
+    def working(self) -> Iterator[None]:
+        """Count a paging job in progress, so ``drain`` can wait for it."""
+        with self._lock:
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._active -= 1
+
+    def later(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn`` after the current request (in the background), or now without a pool."""
+        if self.executor is None:
+            fn(*args)
+            return
+        with self._lock:
+            self._active += 1  # counted from now, not from when a thread picks it up
+        self.executor.submit(self._run_counted, fn, *args)
+
+    def _run_counted(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run a background job, logging instead of losing its exception."""
+        try:
+            fn(*args)
+        except Exception:
+            log.exception("background paging job failed; the worker will retry what is due")
+        finally:
+            with self._lock:
+                self._active -= 1
+
+    @property
+    def is_idle(self) -> bool:
+        """Return True when no paging job of this process is running or waiting."""
+        with self._lock:
+            return self._active == 0
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until no paging job is running or waiting; return True if that happened."""
+        deadline = time.monotonic() + timeout
+        while not self.is_idle:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.002)
+        return True
+
+
+def begin(paging: Paging, incident_id: int) -> None:
+    """Start paging a committed incident now and send its first pages."""
+    with paging.working():
+        with paging.database.session() as session:
+            incident = lock_incident(session, incident_id)
+            if incident is None:
+                return
+            outcome = start(session, incident, paging.clock.now())
+        deliver(paging, outcome)
+
+
+def handle(paging: Paging, incident_id: int, event: Event, *, send_now: bool = True) -> Outcome:
+    """Feed an event to an incident and send what it causes (in the background if set)."""
+    with paging.database.session() as session:
+        incident = lock_incident(session, incident_id)
+        if incident is None:
+            return Outcome(incident_id)
+        outcome = feed(session, incident, event, paging.clock.now())
+    if send_now:
+        deliver(paging, outcome)
+    else:
+        paging.later(deliver, paging, outcome)
+    return outcome
+
+
+def deliver(paging: Paging, outcome: Outcome) -> None:
+    """Hang up what must stop ringing, then send the incident's due pages."""
+    for sid in outcome.hang_up:
+        hang_up(paging, sid)
+    send_due_pages(paging, outcome.incident_id)
+
+
+def hang_up(paging: Paging, sid: str) -> None:
+    """Hang up a ringing page call, if the backend can; a late answer hears it is taken."""
+    if not isinstance(paging.telephony, CallCanceller):
+        log.info(
+            "telephony %s cannot hang up %s; it will say the page is taken",
+            paging.telephony.name,
+            sid,
+        )
+        return
+    try:
+        paging.telephony.cancel_call(sid)
+    except TelephonyError as exc:
+        log.warning("could not hang up page call %s: %s", sid, exc)
+
+
+def send_due_pages(paging: Paging, incident_id: int | None = None) -> int:
+    """Send every queued page that is due (of one incident, or all); return how many."""
+    sent = 0
+    for _ in range(_MAX_ROUNDS):
+        page_id = _claim_next_page(paging, incident_id)
+        if page_id is None:
+            break
+        sent += _send_claimed(paging, page_id)
+    return sent
+
+
+def _claim_next_page(paging: Paging, incident_id: int | None) -> int | None:
+    """Claim the oldest due queued page: move it to ``sending`` and commit the claim."""
+    now = paging.clock.now()
+    with paging.database.session() as session:
+        for _ in range(10):
+            query = (
+                select(Page.id)
+                .where(Page.status == "queued", Page.sent_at <= now)
+                .order_by(Page.sent_at, Page.id)
+                .limit(1)
+            )
+            if incident_id is not None:
+                query = query.where(Page.incident_id == incident_id)
+            if not on_sqlite(session):
+                query = query.with_for_update(skip_locked=True)
+            page_id = session.scalar(query)
+            if page_id is None:
+                return None
+            claimed = session.execute(
+                update(Page)
+                .where(Page.id == page_id, Page.status == "queued")
+                .values(status="sending", updated_at=now)
+            )
+            if claimed.rowcount == 1:  # type: ignore[attr-defined]
+                return page_id
+            # Another sender claimed it between our select and update: look again.
+    return None
+
+
+def _send_claimed(paging: Paging, page_id: int) -> int:
+    """Send one claimed page and record Twilio's answer; return 1 if it went out."""
+    now = paging.clock.now()
+    with paging.database.session() as session:
+        page = session.get(Page, page_id)
+        incident = session.get(Incident, page.incident_id) if page is not None else None
+        if page is None or incident is None:
+            return 0
+        if not _still_wanted(incident, page.page_key):
+            page.status, page.updated_at = "cancelled", now
+            log_event(
+                session,
+                incident,
+                "page_dropped",
+                now,
+                key=page.page_key,
+                detail="the escalation no longer needs this page",
+            )
+            return 0
+        key, to, channel, incident_id = page.page_key, page.to_number, page.channel, incident.id
+        body = sms_body(purpose_of(key), subject_of(session, incident)) if channel == "sms" else ""
+    url = paging.url_for
+    status_url = url("twilio.page_status", incident_id=incident_id, page_key=key)
+    try:
+        if channel == "sms":
+            result = paging.telephony.send_sms(to, body, status_callback=status_url)
+        else:
+            result = paging.telephony.place_call(
+                OutboundCall(
+                    to=to,
+                    url=url("twilio.page_call", incident_id=incident_id, page_key=key),
+                    status_callback=status_url,
+                    machine_detection=True,
+                    amd_callback=url("twilio.page_amd", incident_id=incident_id, page_key=key),
+                    timeout_seconds=RING_SECONDS,
+                )
+            )
+    except TelephonyError as exc:
+        _record_failure(paging, page_id, exc)
+        return 0
+    with paging.database.session() as session:
+        page = session.get(Page, page_id)
+        incident = session.get(Incident, incident_id)
+        assert page is not None and incident is not None
+        record_provider_sid(page, result.sid, paging.clock.now())
+        log_event(
+            session,
+            incident,
+            "page_sent",
+            paging.clock.now(),
+            key=key,
+            channel=channel,
+            to=to,
+            sid=result.sid,
+        )
+    return 1
+
+
+def record_provider_sid(page: Page, sid: str, now: datetime) -> None:
+    """Attach Twilio's SID to a page once; a callback may have done it first."""
+    if page.provider_sid is None:
+        page.provider_sid = sid
+    if page.status in ("sending", "lost"):
+        page.status = "accepted"
+    page.updated_at = now
+
+
+def _record_failure(paging: Paging, page_id: int, exc: TelephonyError) -> None:
+    """Record a refused page and tell the engine, which retries or falls back."""
+    temporary = is_temporary_failure(exc.status, exc.code)
+    now = paging.clock.now()
+    with paging.database.session() as session:
+        page = session.get(Page, page_id)
+        assert page is not None
+        page.status, page.error_code, page.updated_at = "error", exc.code, now
+        key, incident_id = page.page_key, page.incident_id
+        incident = session.get(Incident, incident_id)
+        assert incident is not None
+        log_event(
+            session,
+            incident,
+            "page_send_failed",
+            now,
+            key=key,
+            code=exc.code,
+            http_status=exc.status,
+            temporary=temporary,
+            detail=str(exc)[:300],
+        )
+    handle(paging, incident_id, PageFailed(key, exc.code, temporary))
+
+
+def _still_wanted(incident: Incident, key: str) -> bool:
+    """Return True if the escalation still waits for this page to be sent."""
+    if incident.escalation_state is None:
+        return False
+    state = state_from_dict(incident.escalation_state)
+    page = state.find_page(key)
+    return not state.is_final and page is not None and page.status == "sending"
+
+
+def reconcile_in_doubt(paging: Paging) -> int:
+    """Settle pages claimed long ago that never got a SID; return how many."""
+    now = paging.clock.now()
+    with paging.database.session() as session:
+        doubtful = list(
+            session.execute(
+                select(Page.id, Page.incident_id, Page.page_key).where(
+                    Page.status == "sending",
+                    Page.provider_sid.is_(None),
+                    Page.updated_at <= now - IN_DOUBT_AFTER,
+                )
+            )
+        )
+    settled = 0
+    for page_id, incident_id, key in doubtful:
+        with paging.database.session() as session:
+            incident = lock_incident(session, incident_id)
+            page = session.get(Page, page_id, populate_existing=True)
+            if incident is None or page is None or page.provider_sid or page.status != "sending":
+                continue  # a status callback proved it was sent, or another worker settled it
+            page.status, page.updated_at = "lost", now
+            log_event(
+                session,
+                incident,
+                "page_in_doubt",
+                now,
+                key=key,
+                detail="no answer from Twilio and no callback: sending the next attempt",
+            )
+            outcome = feed(session, incident, PageFailed(key, None, True), now)
+        deliver(paging, outcome)
+        settled += 1
+    return settled
+
+
+def run_due(paging: Paging) -> int:
+    """Do everything that is due: start handed-over incidents, fire timers, send pages."""
+    done = 0
+    skipped: set[int] = set()
+    for _ in range(_MAX_ROUNDS):
+        outcome = _run_one_due_incident(paging, skipped)
+        if outcome is None:
+            break
+        if outcome.incident_id != 0:
+            deliver(paging, outcome)
+            done += 1
+    done += send_due_pages(paging)
+    done += reconcile_in_doubt(paging)
+    return done
+
+
+def _run_one_due_incident(paging: Paging, skipped: set[int]) -> Outcome | None:
+    """Claim one due incident, start or advance it, commit; None when nothing is due."""
+    now = paging.clock.now()
+    try:
+        with paging.database.session() as session:
+            query = (
+                select(Incident.id)
+                .where(Incident.next_due_at <= now, Incident.id.not_in(skipped))
+                .order_by(Incident.next_due_at, Incident.id)
+                .limit(1)
+            )
+            if not on_sqlite(session):
+                query = query.with_for_update(skip_locked=True)
+            incident_id = session.scalar(query)
+            if incident_id is None:
+                return None
+            skipped.add(incident_id)
+            incident = lock_incident(session, incident_id)
+            if incident is None or incident.next_due_at is None or incident.next_due_at > now:
+                return Outcome(0)  # another process got there first
+            if incident.escalation_state is None:
+                return start(session, incident, now)
+            return feed(session, incident, TimerFired(), now)
+    except Exception:
+        log.exception("escalation of a due incident failed; it stays due for the next tick")
+        return Outcome(0)
+
+
+def next_wake(paging: Paging) -> datetime | None:
+    """Return when something is next due: an incident timer or a throttled page."""
+    with paging.database.session() as session:
+        return _next_wake(session)
+
+
+def _next_wake(session: Session) -> datetime | None:
+    incident_due = session.scalar(select(func.min(Incident.next_due_at)))
+    page_due = session.scalar(select(func.min(Page.sent_at)).where(Page.status == "queued"))
+    claimed = session.scalar(
+        select(func.min(Page.updated_at)).where(
+            Page.status == "sending", Page.provider_sid.is_(None)
+        )
+    )
+    doubt_due = claimed + IN_DOUBT_AFTER if claimed is not None else None
+    present = [t for t in (incident_due, page_due, doubt_due) if t is not None]
+    return min(present) if present else None

@@ -1,0 +1,148 @@
+"""Who a policy's targets are right now: rotations, overrides and contact methods from the DB.
+
+The engine takes a ``Roster`` (target -> recipients) and knows nothing of the database.
+This module builds it at ``now``: an ``on_call`` target is resolved by the pure on-call
+code (``oncall.schedule.who_is_on_call``) over a schedule built from the rotation's rows
+(its members in order, its weekly hours, its overrides); a ``rotation`` target is every
+member; an ``analyst`` target is that analyst. Each analyst becomes a ``Recipient`` with
+their SMS and voice numbers, and ``sms_stopped`` when the SMS number texted STOP.
+
+A target whose rotation or analyst no longer exists, or whose rotation data cannot be
+read, is left out of the roster: the engine logs it as unresolved, and ``problems`` says
+why, for the incident log. A target that resolves to nobody maps to an empty list, and
+the engine skips the step at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from escalation.policy import Policy, Target, policy_targets
+from escalation.state import Recipient
+from oncall.rotation import OnCallError, parse_shift_length
+from oncall.rotation import Rotation as PureRotation
+from oncall.schedule import Layer, Override, Schedule, who_is_on_call
+from voiceline.hours import HoursError, parse_hours
+from voiceline.models import Analyst, RotationMember
+from voiceline.models import Override as OverrideRow
+from voiceline.models import Rotation as RotationRow
+
+
+@dataclass
+class ResolvedRoster:
+    """The roster for the engine, and why some targets could not be resolved."""
+
+    recipients: dict[Target, list[Recipient]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def recipient_of(analyst: Analyst) -> Recipient:
+    """Return the analyst as a Recipient: first SMS and voice numbers, and their STOP state."""
+    sms = next((m for m in analyst.contact_methods if m.kind == "sms"), None)
+    voice = next((m for m in analyst.contact_methods if m.kind == "voice"), None)
+    return Recipient(
+        analyst=analyst.code,
+        sms=sms.address if sms else None,
+        voice=voice.address if voice else None,
+        sms_stopped=bool(sms and sms.is_opted_out),
+    )
+
+
+def schedule_of(rotation: RotationRow) -> Schedule:
+    """Return the pure schedule of a rotation row: one layer, its hours and its overrides."""
+    members = tuple(member.analyst.code for member in rotation.members)
+    pure = PureRotation(
+        name=rotation.code,
+        time_zone=rotation.time_zone,
+        members=members,
+        shift=parse_shift_length(rotation.shift_length),
+        anchor=datetime.fromisoformat(rotation.handoff_anchor).replace(tzinfo=None),
+    )
+    hours = parse_hours(rotation.hours) if rotation.hours is not None else None
+    layer = Layer(rotation.code, pure, hours)
+    # An override covers the rotation while it is active; outside its hours (the desk is
+    # staffed) nobody from it is on call, with or without an override.
+    overrides = tuple(
+        Override(
+            analyst=row.analyst.code,
+            start=row.starts_at,
+            end=row.ends_at,
+            replaces=row.replaces.code if row.replaces is not None else None,
+            layer=rotation.code,
+        )
+        for row in rotation.overrides
+    )
+    return Schedule(rotation.code, rotation.time_zone, (layer,), overrides)
+
+
+def resolve_targets(session: Session, targets: Iterable[Target], now: datetime) -> ResolvedRoster:
+    """Return who each target is at ``now``."""
+    wanted = set(targets)
+    roster = ResolvedRoster()
+    rotation_codes = {t.ref for t in wanted if t.kind in ("on_call", "rotation")}
+    rotations = {
+        row.code: row
+        for row in session.scalars(
+            select(RotationRow)
+            .where(RotationRow.code.in_(rotation_codes))
+            .options(
+                selectinload(RotationRow.members)
+                .selectinload(RotationMember.analyst)
+                .selectinload(Analyst.contact_methods),
+                selectinload(RotationRow.overrides).selectinload(OverrideRow.analyst),
+                selectinload(RotationRow.overrides).selectinload(OverrideRow.replaces),
+            )
+        )
+    }
+    analysts = _analysts_needed(session, wanted, rotations.values())
+    for target in sorted(wanted, key=lambda t: (t.kind, t.ref)):
+        if target.kind == "analyst":
+            analyst = analysts.get(target.ref)
+            if analyst is None:
+                roster.problems.append(f"analyst {target.ref} does not exist")
+                continue
+            roster.recipients[target] = [recipient_of(analyst)]
+            continue
+        rotation = rotations.get(target.ref)
+        if rotation is None:
+            roster.problems.append(f"rotation {target.ref} does not exist")
+            continue
+        if target.kind == "rotation":
+            roster.recipients[target] = [recipient_of(m.analyst) for m in rotation.members]
+            continue
+        try:
+            code = who_is_on_call(schedule_of(rotation), now)
+        except (OnCallError, HoursError, ValueError) as exc:
+            roster.problems.append(f"rotation {target.ref} cannot be read: {exc}")
+            continue
+        on_call = analysts.get(code) if code is not None else None
+        roster.recipients[target] = [recipient_of(on_call)] if on_call is not None else []
+    return roster
+
+
+def resolve_policy(session: Session, policy: Policy, now: datetime) -> ResolvedRoster:
+    """Return who every target of the policy is at ``now``."""
+    return resolve_targets(session, policy_targets(policy), now)
+
+
+def _analysts_needed(
+    session: Session, targets: set[Target], rotations: Iterable[RotationRow]
+) -> dict[str, Analyst]:
+    """Return the named analysts and anyone an override may put on call, by code."""
+    codes = {t.ref for t in targets if t.kind == "analyst"}
+    for rotation in rotations:
+        codes.update(m.analyst.code for m in rotation.members)
+        codes.update(o.analyst.code for o in rotation.overrides)
+    if not codes:
+        return {}
+    found = session.scalars(
+        select(Analyst)
+        .where(Analyst.code.in_(codes))
+        .options(selectinload(Analyst.contact_methods))
+    )
+    return {a.code: a for a in found}

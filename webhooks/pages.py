@@ -1,0 +1,87 @@
+"""Voice pages and page status callbacks: thin views over ``escalation``.
+
+Every URL carries the incident and the page key, put there when the page was sent::
+
+    POST /twilio/page/<incident>/<key>               the answered page call's TwiML
+    POST /twilio/page/<incident>/<key>/keys          the key the analyst pressed
+    POST /twilio/page/<incident>/<key>/amd           the answering-machine result
+    POST /twilio/page/<incident>/<key>/bridge        the end of the bridge to the caller
+    POST /twilio/status/page/<incident>/<key>        SMS and call status callbacks
+    POST /twilio/status/bridge/<incident>/<key>      the bridge's dialled leg (the callback)
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, request
+from twilio.twiml.voice_response import VoiceResponse
+
+from escalation import callbacks, voice_pages
+from escalation.wiring import paging_for, voice_setup_for
+from webhooks import bp
+
+
+def _app() -> Flask:
+    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+def _twiml(response: VoiceResponse) -> Response:
+    return Response(str(response), mimetype="text/xml")
+
+
+@bp.post("/page/<int:incident_id>/<page_key>")
+def page_call(incident_id: int, page_key: str) -> Response:
+    """Read the incident to whoever answered a page call (a machine gets a short message)."""
+    app = _app()
+    rounds = request.args.get("round", "1")
+    return _twiml(
+        voice_pages.answered(
+            paging_for(app),
+            voice_setup_for(app),
+            incident_id,
+            page_key,
+            request.form.to_dict(),
+            int(rounds) if rounds.isdigit() else 1,
+        )
+    )
+
+
+@bp.post("/page/<int:incident_id>/<page_key>/keys")
+def page_keys(incident_id: int, page_key: str) -> Response:
+    """Act on 1 (ack), 2 (ack and connect), 3 (escalate) or * (repeat)."""
+    app = _app()
+    return _twiml(
+        voice_pages.key_pressed(
+            paging_for(app), voice_setup_for(app), incident_id, page_key, request.form.to_dict()
+        )
+    )
+
+
+@bp.post("/page/<int:incident_id>/<page_key>/bridge")
+def page_bridge(incident_id: int, page_key: str) -> Response:
+    """The bridge to the caller ended (or never connected)."""
+    return _twiml(
+        voice_pages.bridge_finished(
+            paging_for(_app()), incident_id, page_key, request.form.to_dict()
+        )
+    )
+
+
+@bp.post("/page/<int:incident_id>/<page_key>/amd")
+def page_amd(incident_id: int, page_key: str) -> Response:
+    """Twilio's answering-machine detection finished."""
+    callbacks.amd_result(paging_for(_app()), incident_id, page_key, request.form.to_dict())
+    return Response(status=204)
+
+
+@bp.post("/status/page/<int:incident_id>/<page_key>")
+def page_status(incident_id: int, page_key: str) -> Response:
+    """An SMS or call page changed status."""
+    callbacks.page_status(paging_for(_app()), incident_id, page_key, request.form.to_dict())
+    return Response(status=204)
+
+
+@bp.post("/status/bridge/<int:incident_id>/<page_key>")
+def bridge_status(incident_id: int, page_key: str) -> Response:
+    """The caller answered (or left) the bridge: the answer is the SLA callback."""
+    voice_pages.bridge_status(paging_for(_app()), incident_id, page_key, request.form.to_dict())
+    return Response(status=204)

@@ -46,12 +46,14 @@ def create_app(
     from voiceline.feeds import bp as feeds_bp
     from voiceline.health import bp as health_bp
     from voiceline.media import bp as media_bp
+    from voiceline.sla_views import bp as sla_bp
     from webhooks import bp as webhooks_bp
 
     app.register_blueprint(admin_bp)
     app.register_blueprint(feeds_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(media_bp)
+    app.register_blueprint(sla_bp)
     app.register_blueprint(webhooks_bp)
     csrf.exempt(webhooks_bp)  # Twilio signs its requests; CSRF tokens are for browsers
 

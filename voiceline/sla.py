@@ -373,6 +373,7 @@ class LiveClock:
     time_left: timedelta  # on the target's own clock; negative once breached
     level: Level
     is_paused: bool
+    is_pausable: bool
 
 
 def live_clocks(session: Session, now: datetime) -> list[LiveClock]:
@@ -404,6 +405,7 @@ def live_clocks(session: Session, now: datetime) -> list[LiveClock]:
                 time_left=time_left(clock, now, calendar),
                 level=warning_level(clock, now, calendar),
                 is_paused=clock.paused_since is not None,
+                is_pausable=clock.metric in _pausable_metrics(incident),
             )
         )
     live.sort(key=lambda c: (c.is_paused, c.deadline_at, c.incident_id, c.metric))

@@ -98,10 +98,12 @@ def _incident_for(session: Session, sender: str, command: Command) -> int | None
         .order_by(Incident.opened_at.desc(), Incident.id.desc())
         .limit(50)
     )
-    for incident in candidates:
-        if incident.escalation_state and not state_from_dict(incident.escalation_state).is_final:
-            return incident.id
-    return None
+    paged = [row for row in candidates if row.escalation_state]
+    for row in paged:
+        if not state_from_dict(row.escalation_state or {}).is_final:
+            return row.id
+    # Nothing is waiting on this phone: answer about the latest, which says it is closed.
+    return paged[0].id if paged else None
 
 
 def _help(session: Session, sender: str, text: str, now: datetime) -> str | None:

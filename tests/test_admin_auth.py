@@ -164,6 +164,16 @@ def test_logout_is_not_a_get(client: FlaskClient, admin: str) -> None:
     assert client.get("/admin/").status_code == 200
 
 
+def test_an_admin_saved_with_the_production_hash_can_log_in(
+    client: FlaskClient, database: Database
+) -> None:
+    with database.session() as session:
+        user = set_admin_password(session, "lead", "a long enough password")
+        assert user.password_hash.startswith("scrypt:")
+    assert log_in(client, "lead", "a long enough password!").status_code == 401
+    assert log_in(client, "lead", "a long enough password").status_code == 302
+
+
 def test_changing_the_password_ends_other_sessions(
     client: FlaskClient, admin: str, database: Database
 ) -> None:

@@ -18,7 +18,7 @@ from tests.admin_helpers import create_admin, load_example_directory, log_in, te
 from voiceline.admin.coverage import coverage_warnings
 from voiceline.clock import ManualClock
 from voiceline.db import Database
-from voiceline.hours import parse_hours
+from voiceline.hours import Hours, parse_hours
 from voiceline.models import EscalationPolicy, RotationMember
 from voiceline.models import Rotation as RotationRow
 
@@ -29,10 +29,10 @@ NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)  # Sunday 02:00 PST
 
 
 def _schedule(
-    members: tuple[str, ...], hours: object = None, overrides: tuple[Override, ...] = ()
+    members: tuple[str, ...], hours: Hours | None = None, overrides: tuple[Override, ...] = ()
 ) -> Schedule:
     rota = Rotation("r", LA, members, parse_shift_length("1w"), ANCHOR)
-    return Schedule("r", LA, (Layer("r", rota, hours),), overrides)  # type: ignore[arg-type]
+    return Schedule("r", LA, (Layer("r", rota, hours),), overrides)
 
 
 def _pst(day: int, hh: int, mm: int = 0) -> datetime:

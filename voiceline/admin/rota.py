@@ -25,7 +25,9 @@ def home() -> ResponseReturnValue:
     db = request_session()
     analysts: dict[str, Analyst] = {}
     rows = []
+    zones: list[str] = []
     for row in load_rotations(db):
+        zones.append(row.time_zone)
         analysts.update({m.analyst.code: m.analyst for m in row.members})
         analysts.update({o.analyst.code: o.analyst for o in row.overrides})
         entry: dict[str, object] = {"row": row, "zone": zone_label(row.time_zone, now)}
@@ -56,5 +58,5 @@ def home() -> ResponseReturnValue:
         rotations=rows,
         warnings=warnings,
         days=HORIZON_DAYS,
-        now_text=local_text(now, rows[0]["row"].time_zone) if rows else None,  # type: ignore[attr-defined]
+        now_text=local_text(now, zones[0]) if zones else None,
     )

@@ -14,7 +14,9 @@ import csv
 import io
 import json
 import math
+import os
 import random
+import shutil
 import socketserver
 import threading
 from collections import defaultdict
@@ -30,10 +32,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from tests.admin_helpers import create_admin, log_in
-from tests.conftest import EXAMPLE_DIRECTORY, TEST_SECRET_KEY, app_config
+from tests.conftest import EXAMPLE_DIRECTORY, TEST_SECRET_KEY, app_config, postgres_url
 from voiceline.app import create_app
 from voiceline.business_time import add_business_time
 from voiceline.cli import main
@@ -43,6 +47,7 @@ from voiceline.db import Database, get_database
 from voiceline.directory import load_directory
 from voiceline.directory_file import read_directory_file
 from voiceline.incidents import open_incident
+from voiceline.migrate import upgrade
 from voiceline.report_formats import format_duration, render_csv, render_text
 from voiceline.reports import ReportError, monthly_report, parse_month
 from voiceline.sla import mark_restored, stop_callback
@@ -165,37 +170,37 @@ def nearest(values: list[int], percent: int) -> int | None:
 def month_db(
     _migrated_template: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, dict[str, Expected]]]:
-    """Return a database with a generated month, built once for this module's tests."""
-    yield from _month_database(_migrated_template, tmp_path_factory)
+    """Return a database of its own holding a generated month, built once for this module.
 
-
-def _month_database(template: str, factory: pytest.TempPathFactory):
-    import shutil
-
-    from sqlalchemy import create_engine, text
-
-    from tests.conftest import postgres_url
-    from voiceline.models import Base
-
+    On PostgreSQL it is a separate database: the per-test ``database`` fixture empties the
+    shared one after every test.
+    """
+    admin = None
     if postgres_url() is None:
-        path = factory.mktemp("sla-month") / "voiceline.db"
-        shutil.copy(template, path)
+        path = tmp_path_factory.mktemp("sla-month") / "voiceline.db"
+        shutil.copy(_migrated_template, path)
         url = f"sqlite:///{path}"
     else:
-        url = template
+        base = make_url(_migrated_template)
+        name = f"voiceline_sla_month_{os.getpid()}"
+        admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = base.set(database=name).render_as_string(hide_password=False)
     database = Database(url)
+    if admin is not None:
+        upgrade(database.engine)
     with database.session() as session:
         load_directory(session, read_directory_file(EXAMPLE_DIRECTORY))
         session.flush()
         expected = generate_month(session)
     database.dispose()
     yield url, expected
-    if postgres_url() is not None:
-        engine = create_engine(url)
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        with engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        engine.dispose()
+    if admin is not None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def run_cli(url: str, *args: str, env: dict[str, str] | None = None) -> Any:

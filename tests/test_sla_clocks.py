@@ -323,3 +323,20 @@ def test_live_clocks_sort_by_deadline_with_warning_levels(session) -> None:
     assert incident is not None
     incident.closed_at = now  # a closed incident leaves the live view
     assert [c.incident_id for c in live_clocks(session, now)][0] == thames.id
+
+
+def test_a_clock_that_cannot_start_never_loses_the_incident(session) -> None:
+    # Diamond gains a restoration target on business time; Acme's calendar never opens.
+    plan = session.scalars(select(Plan).filter_by(code="diamond")).one()
+    plan.targets.append(
+        PlanTarget(metric="restoration", priority="emergency", minutes=240, clock="business")
+    )
+    acme = find_caller(session, PAT).customer
+    assert acme is not None
+    acme.business_hours = "none"
+    incident = open_for(session, PAT, "emergency", T0)
+    assert sorted(clocks_of(session, incident)) == ["callback"]  # the wall clock still runs
+    logged = session.scalars(
+        select(IncidentEvent).filter_by(incident_id=incident.id, kind="sla_not_started")
+    ).one()
+    assert logged.detail["metric"] == "restoration" and "no business time" in logged.detail["error"]

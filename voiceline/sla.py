@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from voiceline.business_time import BusinessCalendar, add_business_time
+from voiceline.business_time import BusinessCalendar, CalendarError, add_business_time
 from voiceline.customers import calendar_for, target_for
 from voiceline.incidents import log_event
 from voiceline.models import Customer, Incident, SlaClock
@@ -79,17 +79,26 @@ def clocks_of(session: Session, incident: Incident) -> dict[str, SlaClock]:
 
 
 def start_clocks(session: Session, incident: Incident) -> list[SlaClock]:
-    """Start one clock per plan target that applies to the incident; return those started."""
+    """Start one clock per plan target that applies to the incident; return those started.
+
+    A clock whose deadline cannot be computed (a calendar that never opens) is left out and
+    logged: the incident itself must never be lost over its SLA.
+    """
     customer = incident.customer
     if customer is None:
         return []
     existing = clocks_of(session, incident)
-    calendar = calendar_for(customer)
     start = _aware(incident.clock_started_at, "clock_started_at")
     started = []
     for metric in METRICS:
         target = target_for(customer.plan, incident.priority, metric)
         if target is None or metric in existing:
+            continue
+        try:
+            deadline = target.deadline(start, calendar_for(customer))
+        except CalendarError as exc:
+            log.error("incident %s: no %s clock: %s", incident.id, metric, exc)
+            log_event(session, incident, "sla_not_started", start, metric=metric, error=str(exc))
             continue
         clock = SlaClock(
             incident_id=incident.id,
@@ -99,7 +108,7 @@ def start_clocks(session: Session, incident: Incident) -> list[SlaClock]:
             clock=target.clock,
             time_zone=customer.time_zone,
             started_at=start,
-            deadline_at=target.deadline(start, calendar),
+            deadline_at=deadline,
             paused_seconds=0,
             pauses=[],
             credit={},
@@ -318,7 +327,8 @@ def resume(session: Session, incident: Incident, at: datetime, actor: str | None
     if not paused:
         raise SlaError("no SLA clock of this incident is paused")
     for clock in paused:
-        if at < clock.paused_since:  # type: ignore[operator]  # checked just above
+        since = clock.paused_since
+        if since is not None and at < since:
             raise SlaError(f"cannot resume at {at.isoformat()}: before the pause began")
     assert incident.customer is not None
     calendar = calendar_for(incident.customer)

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from oncall.rotation import OnCallError, Rotation, local_instant, parse_shift_length
 from oncall.schedule import Override, OverrideError, validate_override
-from oncall.store import describe, schedule_for
+from oncall.store import describe, hours_of, schedule_for
 from voiceline import audit
-from voiceline.hours import HoursError, parse_hours, zone
+from voiceline.hours import Hours, HoursError, format_hours, open_intervals, parse_hours, zone
 from voiceline.models import Analyst, RotationMember
 from voiceline.models import Override as OverrideRow
 from voiceline.models import Rotation as RotationRow
@@ -262,6 +262,12 @@ def move_member(
     )
 
 
+def hours_text(hours: Hours) -> str:
+    """Return weekly hours as the admin types them."""
+    text = format_hours(hours)
+    return text if isinstance(text, str) else "; ".join(text)
+
+
 def _override_label(row: OverrideRow, time_zone: str) -> str:
     tz = zone(time_zone)
     fmt = "%a %d %b %H:%M %Z"
@@ -317,7 +323,14 @@ def add_override(
             raise FormError(
                 {"start": f"overlaps the override for {_override_label(other, row.time_zone)}"}
             )
-    candidate = Override(analyst.code, start, end, None if replaces is None else replaces.code)
+    hours = hours_of(row)
+    if hours is not None and not open_intervals(hours, zone(row.time_zone), start, end):
+        # Overrides apply inside the rotation's hours only: this one would never page anyone.
+        raise FormError(
+            {"start": f"this is wholly outside the rotation's hours ({hours_text(hours)})"}
+        )
+    replaced = None if replaces is None else replaces.code
+    candidate = Override(analyst.code, start, end, replaced, layer=row.code)
     try:
         validate_override(schedule_for(row), candidate, analysts=[analyst.code])
     except OverrideError as exc:  # a rule the checks above missed: refuse rather than store

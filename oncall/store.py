@@ -3,9 +3,11 @@
 ``schedule_for(row)`` turns a ``Rotation`` row with its members and overrides into a
 ``Schedule`` of one layer (named after the rotation's code) that runs only inside the
 rotation's hours. Analysts are named by their codes unless a ``label`` says otherwise.
-An override row with no replaced analyst covers the whole schedule, even outside the
-rotation's hours, as an override does in PagerDuty; one that replaces an analyst takes
-that analyst's turns. Times come out of the database in UTC and stay there.
+An override applies to that layer: one with no replaced analyst holds the rotation
+whoever's turn it is, one that replaces an analyst takes that analyst's turns, and
+neither puts anybody on call outside the rotation's hours (the desk is staffed then).
+The pager resolves on-call targets with the same rule (``escalation.roster``), so the
+admin timeline shows exactly who would be paged. Times stay in UTC.
 """
 
 from __future__ import annotations
@@ -81,14 +83,14 @@ def rotation_for(row: RotationRow, *, label: Label = by_code) -> Rotation:
     )
 
 
-def override_for(row: OverrideRow, *, label: Label = by_code) -> Override:
-    """Return the pure Override of an override row (schedule-wide; see the module docstring)."""
+def override_for(row: OverrideRow, layer: str, *, label: Label = by_code) -> Override:
+    """Return the pure Override of an override row, applying to ``layer``."""
     return Override(
         analyst=label(row.analyst),
         start=row.starts_at,
         end=row.ends_at,
         replaces=None if row.replaces is None else label(row.replaces),
-        layer=None,
+        layer=layer,
     )
 
 
@@ -106,7 +108,7 @@ def schedule_for(
         row.name,
         row.time_zone,
         (layer,),
-        tuple(override_for(o, label=label) for o in ordered),
+        tuple(override_for(o, row.code, label=label) for o in ordered),
     )
 
 

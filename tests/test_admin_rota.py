@@ -178,7 +178,7 @@ def test_an_override_overlapping_another_for_the_same_slot_is_refused(
     assert _snapshot(database) == before
     # Touching end to start is not an overlap, and replacing one member is another slot.
     assert (
-        _override(admin_client, start="2026-11-25T08:00", end="2026-11-25T09:00").status_code == 302
+        _override(admin_client, start="2026-11-25T08:00", end="2026-11-25T20:00").status_code == 302
     )
     assert _override(admin_client, analyst="casey", replaces="alex").status_code == 302
 
@@ -343,3 +343,28 @@ def test_names_are_shown_as_text_not_markup(admin_client: FlaskClient, database:
         assert "<script>alert(1)" not in page and "<img src=x" not in page, path
     page = admin_client.get(TIER1).get_data(as_text=True)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;" in page
+
+
+def test_an_override_wholly_outside_the_hours_is_refused(
+    admin_client: FlaskClient, database: Database
+) -> None:
+    before = _snapshot(database)
+    response = _override(admin_client, start="2026-11-24T10:00", end="2026-11-24T14:00")
+    assert response.status_code == 422
+    assert field_error(response, "override", "start") == (
+        "this is wholly outside the rotation's hours "
+        "(mon-fri 16:30-08:00; sat-sun 00:00-24:00; mon 00:00-08:00)"
+    )
+    assert _snapshot(database) == before
+
+
+def test_an_override_reaching_into_the_working_day_applies_inside_the_hours_only(
+    admin_client: FlaskClient,
+) -> None:
+    assert (
+        _override(admin_client, start="2026-11-24T14:00", end="2026-11-24T18:00").status_code == 302
+    )
+    page = admin_client.get(TIER1).get_data(as_text=True)
+    tuesday = page.split('data-day="2026-11-24"')[1].split("</tr>")[0]
+    cells = re.findall(r'<td class="([^"]+)" colspan="(\d+)"', tuesday)
+    assert cells == [("on m0", "96"), ("off", "102"), ("override", "18"), ("on m0", "72")]

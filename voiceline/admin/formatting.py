@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from voiceline.hours import Hours, format_hours, zone
+from oncall import edits
+from voiceline.hours import Hours, zone
 
 
 def zone_label(time_zone: str, at: datetime) -> str:
@@ -47,7 +48,4 @@ def span_text(start: datetime, end: datetime, time_zone: str) -> str:
 
 def hours_text(hours: Hours | None) -> str:
     """Return a rotation's hours for display: "always" or the windows."""
-    if hours is None:
-        return "always"
-    text = format_hours(hours)
-    return text if isinstance(text, str) else "; ".join(text)
+    return "always" if hours is None else edits.hours_text(hours)

@@ -72,6 +72,24 @@ def test_a_stranger_posting_without_a_csrf_token_is_refused(
         assert client.post(path, data={}).status_code == 400, path
 
 
+def test_a_form_posted_after_the_session_ended_returns_to_its_page(
+    client: FlaskClient, admin: str
+) -> None:
+    token = csrf_token(client)
+    response = client.post(
+        "/admin/rotations/tier1/overrides",
+        data={"csrf_token": token},
+        headers={"Referer": "http://localhost/admin/rotations/tier1"},
+    )
+    assert response.headers["Location"] == "/admin/login?next=/admin/rotations/tier1"
+    response = client.post(
+        "/admin/rotations/tier1/overrides",
+        data={"csrf_token": token},
+        headers={"Referer": "https://evil.example//evil.example/x"},
+    )
+    assert response.headers["Location"] == "/admin/login?next=/admin/"
+
+
 def test_login_takes_the_admin_where_they_were_going(client: FlaskClient, admin: str) -> None:
     first = client.get("/admin/audit?page=2")
     assert first.status_code == 302

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import wraps
 from typing import ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
@@ -112,8 +113,11 @@ def login_required(view: Callable[P, R]) -> Callable[P, R | ResponseReturnValue]
     @wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | ResponseReturnValue:
         if _load_admin() is None:
-            target = request.full_path if request.query_string else request.path
-            return redirect(url_for("admin.login", next=target))
+            if request.method in ("GET", "HEAD"):
+                target = request.full_path if request.query_string else request.path
+            else:  # a form posted from an expired session: come back to the page, not the POST
+                target = urlsplit(request.referrer or "").path or "/admin/"
+            return redirect(url_for("admin.login", next=_safe_next(target)))
         return view(*args, **kwargs)
 
     return wrapper

@@ -60,8 +60,8 @@ def build(arguments: argparse.Namespace) -> Simulator:
             sim.phone(handset.number, handset.name, handset.group)
     if line is None:
         raise SimulatorError("give --line, or a --directory with service.emergency_number")
-    sim.add_line(line, arguments.app_url)
-    sim.api.fallback = create_handset_app(sim)
+    sim.add_line(line, arguments.app_url, call_status=True)
+    sim.api.fallback = create_handset_app(sim, arguments.app_url)
     return sim
 
 

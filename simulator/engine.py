@@ -126,11 +126,18 @@ class Simulator:
         )
         return self.numbers[number]
 
-    def add_line(self, number: str, app_url: str) -> TwilioNumber:
-        """Own a number routed to the app's ``/twilio/voice`` and ``/twilio/sms``."""
+    def add_line(self, number: str, app_url: str, *, call_status: bool = False) -> TwilioNumber:
+        """Own a number routed to the app's ``/twilio/voice`` and ``/twilio/sms``.
+
+        With ``call_status``, the number's "call status changes" URL is the app's
+        ``/twilio/status/call`` too, as Voiceline's README has it set in Twilio's console.
+        """
         root = app_url.rstrip("/")
         return self.add_number(
-            number, voice_url=f"{root}/twilio/voice", sms_url=f"{root}/twilio/sms"
+            number,
+            voice_url=f"{root}/twilio/voice",
+            sms_url=f"{root}/twilio/sms",
+            status_callback=f"{root}/twilio/status/call" if call_status else None,
         )
 
     def phone(self, number: str, name: str = "", group: str = "") -> Phone:

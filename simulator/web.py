@@ -1,7 +1,8 @@
 """The handset page: every virtual phone's screen, side by side, in a browser.
 
-``create_handset_app(sim)`` is a small Flask app: ``/`` is the page, ``/state.json`` what
-each phone shows (inbox, ringing call, what is being said), and
+``create_handset_app(sim, app_url)`` is a small Flask app: ``/`` is the page (with a link
+to the app and a short guide to try), ``/state.json`` what each phone shows (inbox,
+ringing call, what is being said), and
 ``POST /phones/<number>/<action>`` what a person does with a phone (answer, press keys,
 speak, text). Actions take JSON bodies only, so a web page on another origin cannot post
 them without the browser asking first. ``PumpThread`` keeps the simulator delivering what
@@ -62,13 +63,21 @@ def _call_screen(leg: CallLeg) -> dict[str, Any]:
     }
 
 
-def create_handset_app(sim: Simulator) -> Flask:
-    """Build the handset page's Flask app for ``sim``."""
+def create_handset_app(sim: Simulator, app_url: str | None = None) -> Flask:
+    """Build the handset page's Flask app for ``sim``; ``app_url`` is where Voiceline runs."""
     app = Flask(__name__)
 
     @app.get("/")
     def page() -> str:
-        return render_template("handsets.html")
+        with sim.lock:
+            phones = list(sim.phones.values())
+            lines = sorted(sim.numbers)
+        return render_template(
+            "handsets.html",
+            app_url=app_url.rstrip("/") if app_url else None,
+            line=lines[0] if lines else None,
+            customer=next((p for p in phones if p.group == "customer"), None),
+        )
 
     @app.get("/state.json")
     def state() -> Any:

@@ -39,6 +39,8 @@ def main(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # APScheduler logs every run of every job at INFO: the worker would bury its own news.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 @main.group()
@@ -124,7 +126,7 @@ def worker() -> None:
 
 
 @main.command()
-@click.option("--directory", "directory_file", default="examples/directory.yaml", show_default=True)
+@click.option("--directory", "directory_file", default="examples/demo.yaml", show_default=True)
 @click.option("--port", default=5000, show_default=True, help="The app's port.")
 @click.option("--simulator-port", default=5050, show_default=True)
 def demo(directory_file: str, port: int, simulator_port: int) -> None:

@@ -13,6 +13,7 @@ Importing this module registers the task with ``voiceline.worker``.
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -55,16 +56,25 @@ def tick(worker: Worker) -> None:
     due = next_wake(paging)
     now = paging.clock.now()
     # Within the next tick the interval job is late by up to a second; a date job is not.
-    if due is not None and due <= now + timedelta(seconds=TICK_SECONDS * 2):
-        scheduler.add_job(
-            _run_at_due_time,
-            "date",
-            run_date=max(due, now),
-            args=[worker],
-            id=_DUE_JOB,
-            replace_existing=True,
-            misfire_grace_time=None,
-        )
+    # Work already due is being done by another run (or the next tick picks it up).
+    if due is not None and now < due <= now + timedelta(seconds=TICK_SECONDS * 2):
+        # add_job takes the job-store lock that shutdown() holds while it waits for running
+        # jobs, so arming from this job's thread would hang a stopping worker: use another.
+        threading.Thread(
+            target=scheduler.add_job,
+            args=(_run_at_due_time, "date"),
+            kwargs={
+                "run_date": due,
+                "args": [worker],
+                # One job per due time: a new time must not replace (and so skip behind)
+                # a run that is still going.
+                "id": f"{_DUE_JOB}@{due.isoformat()}",
+                "replace_existing": True,
+                "misfire_grace_time": None,
+            },
+            name="escalation-arm",
+            daemon=True,
+        ).start()
 
 
 def _run_at_due_time(worker: Worker) -> None:
@@ -76,7 +86,8 @@ def _run_at_due_time(worker: Worker) -> None:
 
 
 def worker_tasks(worker: Worker) -> list[Task]:
-    """Return the escalation's periodic task."""
+    """Return the escalation's periodic task, ready to run on the worker's first tick."""
+    worker_paging(worker)  # build it now, so overdue work after a restart is not kept waiting
     return [Task("escalation", TICK_SECONDS, tick)]
 
 

@@ -12,7 +12,9 @@ token, like Twilio)::
     GET  /2010-04-01/Accounts/{AccountSid}/Recordings/{Sid}.json
     GET  /2010-04-01/Accounts/{AccountSid}/Recordings/{Sid}/Transcriptions.json
 
-Every request is kept in ``requests`` for assertions. Errors have Twilio's body
+Every request is kept in ``requests`` for assertions. ``response_delay`` holds the answer to
+each accepted create request (the message or call already exists): a slow Twilio, during
+which a test can kill the sender. Errors have Twilio's body
 (``code``, ``message``, ``more_info``, ``status``) so ``twilio.rest.Client`` raises
 ``TwilioRestException`` with the right code. The API only stores and reports: what a new
 message or call *does* (ringing a phone, posting callbacks) is the engine's business, which
@@ -25,6 +27,7 @@ from __future__ import annotations
 import queue
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -90,6 +93,8 @@ class FakeTwilioApi:
         self._server = BackgroundServer(self.wsgi, port=port, name="the fake Twilio API")
         #: Serves every path outside ``/2010-04-01/`` (the handset page shares the port).
         self.fallback: WsgiApp | None = None
+        #: Seconds to hold the answer to an accepted create request (0: answer at once).
+        self.response_delay = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -230,6 +235,8 @@ class FakeTwilioApi:
                     authorized,
                 )
             )
+        if self.response_delay and request.method == "POST" and response.status_code == 201:
+            time.sleep(self.response_delay)  # created already: only the answer is late
         return response(environ, start_response)
 
     def _is_authorized(self, request: Request) -> bool:

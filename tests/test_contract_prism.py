@@ -6,6 +6,11 @@ the description gets 422 (401 without credentials). A small recording proxy sits
 the product's real telephony adapter and Prism, so each test also checks what Prism does
 not: that every form field sent is one the description names for that operation.
 
+What is checked: the SMS page and the voice page (answering-machine detection, status
+and AMD callbacks) as the adapter sends them, and as the app itself sends them for an
+emergency left on the line. The bridge to the caller is TwiML (``<Dial>`` in the voice
+page's answer), not a REST request, so there is nothing of it to send to Prism.
+
 The spec is patched in a temporary copy, never in place: Twilio sends array fields
 (``StatusCallbackEvent``) as repeated keys, and Prism only reads them so when the request
 body's ``encoding`` says ``style: form, explode: true``.
@@ -29,6 +34,13 @@ from urllib.parse import parse_qsl
 import pytest
 import requests
 
+from tests.conftest import EXAMPLE_DIRECTORY, PUBLIC_URL, app_config
+from tests.line_helpers import CallDriver
+from voiceline.app import create_app
+from voiceline.clock import ManualClock
+from voiceline.db import get_database
+from voiceline.directory import load_directory
+from voiceline.directory_file import read_directory_file
 from voiceline.telephony import OutboundCall, TelephonyError, TwilioTelephony
 
 pytestmark = pytest.mark.contract
@@ -329,3 +341,31 @@ def test_a_field_the_description_does_not_name_fails_the_check(prism: Prism) -> 
     )
     with pytest.raises(AssertionError, match="StatusCallBack"):
         assert_valid(prism, exchange, CALLS)
+
+
+def test_the_pages_the_app_sends_for_an_emergency_are_valid(
+    prism: Prism, proxy: RecordingProxy, database_url: str, clock: ManualClock, tmp_path: Path
+) -> None:
+    app = create_app(
+        app_config(database_url, proxy.base_url, VOICELINE_SPOOL_DIR=str(tmp_path / "spool")),
+        clock=clock,  # Sunday 02:00 in Oregon: Acme Dental's emergency line is answering
+    )
+    with get_database(app).session() as session:
+        load_directory(session, read_directory_file(EXAMPLE_DIRECTORY))
+    call = CallDriver(app.test_client(), "+15035550111")  # Pat Jones, Acme Dental
+    call.dial()
+    call.press("1")
+    call.leave_message()  # the line commits the incident, then pages in the background
+    deadline = time.monotonic() + 10
+    while len(proxy.exchanges) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    by_resource = {exchange.path.rsplit("/", 1)[1]: exchange for exchange in proxy.exchanges}
+    assert sorted(by_resource) == ["Calls.json", "Messages.json"], proxy.exchanges
+    assert_valid(prism, by_resource["Messages.json"], MESSAGES)
+    assert_valid(prism, by_resource["Calls.json"], CALLS)
+    sms, voice = dict(by_resource["Messages.json"].fields), dict(by_resource["Calls.json"].fields)
+    assert "Acme Dental" in sms["Body"] and sms["StatusCallback"].startswith(PUBLIC_URL)
+    assert voice["MachineDetection"] in ("Enable", "DetectMessageEnd")
+    for name in ("Url", "StatusCallback", "AsyncAmdStatusCallback"):
+        assert voice[name].startswith(PUBLIC_URL), (name, voice[name])

@@ -49,7 +49,14 @@ from voiceline.directory_file import read_directory_file
 from voiceline.incidents import open_incident
 from voiceline.migrate import upgrade
 from voiceline.report_formats import format_duration, render_csv, render_text
-from voiceline.reports import ReportError, monthly_report, parse_month
+from voiceline.reports import (
+    CustomerMonth,
+    Report,
+    ReportError,
+    TargetLine,
+    monthly_report,
+    parse_month,
+)
 from voiceline.sla import mark_restored, stop_callback
 
 AS_OF = datetime(2026, 12, 10, tzinfo=UTC)
@@ -375,6 +382,44 @@ def test_a_running_clock_within_target_is_open_not_breached(database: Database) 
         )
         assert "still open" in render_text(later)
         assert "still open" in render_csv(later, "breaches")
+
+
+def test_csv_cells_cannot_start_a_spreadsheet_formula() -> None:
+    customer = CustomerMonth(
+        code="evil",
+        name='=HYPERLINK("http://x.test")',
+        plan="Pro",
+        time_zone="UTC",
+        monthly_fee=None,
+        cap_percent=None,
+        incidents=0,
+        targets=(
+            TargetLine(
+                "callback",
+                "standard",
+                240,
+                "business",
+                0,
+                0,
+                0,
+                0,
+                None,
+                None,
+                None,
+                None,
+                None,
+                0,
+                Decimal("0.00"),
+            ),
+        ),  # fmt: skip
+        breaches=(),
+        credits_before_cap=Decimal("0.00"),
+        credits=Decimal("0.00"),
+    )
+    report = Report(NOVEMBER, AS_OF, (customer,))
+    [row] = list(csv.DictReader(io.StringIO(render_csv(report))))
+    assert row["customer_name"] == '\'=HYPERLINK("http://x.test")'
+    assert row["compliance_percent"] == "" and row["median_wall_minutes"] == ""
 
 
 # --- the admin page --------------------------------------------------------------------

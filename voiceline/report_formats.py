@@ -78,6 +78,11 @@ def format_local(at: datetime | None, time_zone: str) -> str:
     return at.astimezone(ZoneInfo(time_zone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
+def _cell(text: str) -> str:
+    """Return free text safe for a spreadsheet: a leading = + - @ would start a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def _minutes(seconds: int | None) -> str:
     return "" if seconds is None else f"{Decimal(seconds) / 60:.1f}"
 
@@ -165,7 +170,7 @@ def render_csv(report: Report, table: str = "targets") -> str:
             {
                 "month": month,
                 "customer": c.code,
-                "customer_name": c.name,
+                "customer_name": _cell(c.name),
                 "metric": t.metric,
                 "priority": t.priority,
                 "target_minutes": t.target_minutes,

@@ -163,6 +163,10 @@ def feed(session: Session, incident: Incident, event: Event, now: datetime) -> O
     except EscalationError as exc:
         _give_up(session, incident, now, f"escalation state unreadable: {exc}")
         return Outcome(incident.id)
+    if incident.callback_at is not None and not state.is_final:
+        # The callback was recorded elsewhere (the SLA page): paging must stop too.
+        who = state.acknowledged_by or "admin"
+        return _apply(session, incident, state, CallbackLogged(who, "web", True), now)
     return _apply(session, incident, state, event, now)
 
 

@@ -57,8 +57,10 @@ def create_app(
     app.register_blueprint(webhooks_bp)
     csrf.exempt(webhooks_bp)  # Twilio signs its requests; CSRF tokens are for browsers
 
+    from escalation.admin_views import bp as incidents_bp
     from escalation.wiring import install as install_paging
 
+    app.register_blueprint(incidents_bp)
     install_paging(app)  # pages each emergency right after the line commits it
 
     backend = app.extensions["voiceline.telephony"].name

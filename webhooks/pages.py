@@ -8,6 +8,7 @@ Every URL carries the incident and the page key, put there when the page was sen
     POST /twilio/page/<incident>/<key>/bridge        the end of the bridge to the caller
     POST /twilio/status/page/<incident>/<key>        SMS and call status callbacks
     POST /twilio/status/bridge/<incident>/<key>      the bridge's dialled leg (the callback)
+    POST /twilio/test-page, /twilio/status/test-page  a test call from the admin page
 """
 
 from __future__ import annotations
@@ -84,4 +85,19 @@ def page_status(incident_id: int, page_key: str) -> Response:
 def bridge_status(incident_id: int, page_key: str) -> Response:
     """The caller answered (or left) the bridge: the answer is the SLA callback."""
     voice_pages.bridge_status(paging_for(_app()), incident_id, page_key, request.form.to_dict())
+    return Response(status=204)
+
+
+@bp.post("/test-page")
+def test_page_call() -> Response:
+    """The TwiML of a test call an admin sent to an analyst."""
+    response = VoiceResponse()
+    response.say("This is a Voiceline test page. Voice pages reach this phone. Goodbye.")
+    response.hangup()
+    return _twiml(response)
+
+
+@bp.post("/status/test-page")
+def test_page_status() -> Response:
+    """A test call's status; nothing depends on it."""
     return Response(status=204)

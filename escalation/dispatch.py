@@ -178,18 +178,30 @@ def send_due_pages(paging: Paging, incident_id: int | None = None) -> int:
     """Send every queued page that is due (of one incident, or all); return how many."""
     sent = 0
     for _ in range(_MAX_ROUNDS):
-        page_id = _claim_next_page(paging, incident_id)
-        if page_id is None:
+        claim = _claim_next_page(paging, incident_id)
+        if claim is None:
             break
-        sent += _send_claimed(paging, page_id)
+        sent += _send_claimed(paging, claim)
     return sent
 
 
-def _claim_next_page(paging: Paging, incident_id: int | None) -> int | None:
-    """Claim the oldest due queued page: move it to ``sending`` and commit the claim."""
+@dataclass(frozen=True)
+class _Claim:
+    """A page this sender claimed, with what sending it needs."""
+
+    page_id: int
+    incident_id: int
+    key: str
+    to: str
+    channel: str
+    body: str
+
+
+def _claim_next_page(paging: Paging, incident_id: int | None) -> _Claim | None:
+    """Claim the oldest due queued page (``queued`` -> ``sending``) and commit the claim."""
     now = paging.clock.now()
     with paging.database.session() as session:
-        for _ in range(10):
+        for _ in range(_MAX_ROUNDS):
             query = (
                 select(Page.id)
                 .where(Page.status == "queued", Page.sent_at <= now)
@@ -208,33 +220,37 @@ def _claim_next_page(paging: Paging, incident_id: int | None) -> int | None:
                 .where(Page.id == page_id, Page.status == "queued")
                 .values(status="sending", updated_at=now)
             )
-            if claimed.rowcount == 1:  # type: ignore[attr-defined]
-                return page_id
-            # Another sender claimed it between our select and update: look again.
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                continue  # another sender claimed it between our select and update
+            page = session.get(Page, page_id, populate_existing=True)
+            incident = session.get(Incident, page.incident_id) if page is not None else None
+            if page is None or incident is None:
+                continue
+            if not _still_wanted(incident, page.page_key):
+                page.status, page.updated_at = "cancelled", now
+                log_event(
+                    session,
+                    incident,
+                    "page_dropped",
+                    now,
+                    key=page.page_key,
+                    detail="the escalation no longer needs this page",
+                )
+                continue
+            key = page.page_key
+            body = (
+                sms_body(purpose_of(key), subject_of(session, incident))
+                if page.channel == "sms"
+                else ""
+            )
+            return _Claim(page_id, incident.id, key, page.to_number, page.channel, body)
     return None
 
 
-def _send_claimed(paging: Paging, page_id: int) -> int:
+def _send_claimed(paging: Paging, claim: _Claim) -> int:
     """Send one claimed page and record Twilio's answer; return 1 if it went out."""
-    now = paging.clock.now()
-    with paging.database.session() as session:
-        page = session.get(Page, page_id)
-        incident = session.get(Incident, page.incident_id) if page is not None else None
-        if page is None or incident is None:
-            return 0
-        if not _still_wanted(incident, page.page_key):
-            page.status, page.updated_at = "cancelled", now
-            log_event(
-                session,
-                incident,
-                "page_dropped",
-                now,
-                key=page.page_key,
-                detail="the escalation no longer needs this page",
-            )
-            return 0
-        key, to, channel, incident_id = page.page_key, page.to_number, page.channel, incident.id
-        body = sms_body(purpose_of(key), subject_of(session, incident)) if channel == "sms" else ""
+    page_id, incident_id, key, to = claim.page_id, claim.incident_id, claim.key, claim.to
+    channel, body = claim.channel, claim.body
     url = paging.url_for
     status_url = url("twilio.page_status", incident_id=incident_id, page_key=key)
     try:

@@ -7,6 +7,7 @@ its tick would call it, with the clock moved by hand.
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -34,6 +35,7 @@ from tests.escalation_helpers import (
     sent,
     settled,
     state,
+    wait_for,
 )
 from tests.line_helpers import CallDriver
 from voiceline.clock import ManualClock
@@ -293,3 +295,20 @@ def test_nobody_acknowledging_tells_the_admins(
     assert state(app).status == "exhausted"
     assert incident(app).next_due_at is None
     assert any("nobody acknowledged" in n for n in notices(app))
+
+
+def test_the_first_page_is_requested_well_under_a_second_after_the_message(
+    app: Flask, client: FlaskClient, twilio_api: FakeTwilioApi
+) -> None:
+    load_example(app)
+    call = CallDriver(client, "+15035550111")
+    call.dial()
+    call.press("1")
+    started = time.monotonic()
+    call.leave_message()  # the recording's action request: the message is saved
+    wait_for(lambda: sent(twilio_api, "sms", SAM), timeout=2)
+    sms_at = time.monotonic() - started
+    wait_for(lambda: sent(twilio_api, "call", SAM), timeout=2)
+    call_at = time.monotonic() - started
+    print(f"first page requested {sms_at * 1000:.0f} ms (SMS), {call_at * 1000:.0f} ms (call)")
+    assert sms_at < 1.0 and call_at < 1.0  # typically 0.15 to 0.2 s; the margin is for loaded CI

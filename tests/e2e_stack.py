@@ -15,20 +15,29 @@ At teardown the processes are stopped first; the simulator then fails the test i
 phone received a text or call the test did not look at. Each process's log is kept in
 the test's temporary directory and its tail printed, so a failure shows what the app
 and the worker said.
+
+``demo_fixture`` (fixture ``demo``) runs ``voiceline demo`` itself, what ``make run``
+starts, on the test database with ``examples/demo.yaml``, and reads the addresses and the
+admin password it prints; ``DemoRun`` drives its handset page over HTTP.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
+import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -42,7 +51,9 @@ from voiceline.models import Incident
 
 T = TypeVar("T")
 
-E2E_DIRECTORY = Path(__file__).resolve().parent / "e2e_directory.yaml"
+REPO = Path(__file__).resolve().parents[1]
+E2E_DIRECTORY = REPO / "tests" / "e2e_directory.yaml"
+DEMO_DIRECTORY = REPO / "examples" / "demo.yaml"
 ACCOUNT_SID = "AC" + "e2e0" * 8
 AUTH_TOKEN = "made-up-auth-token-for-end-to-end-tests"
 SECRET_KEY = "made-up-secret-key-for-end-to-end-tests"
@@ -188,4 +199,101 @@ def e2e_fixture(
     finally:
         stack.stop()
         print(EndToEnd(sim, database, app_url, stack, logs).log_tails())
+        database.dispose()
+
+
+@dataclass
+class DemoRun:
+    """``voiceline demo`` running: where its pages are, and its handset page's controls."""
+
+    process: subprocess.Popen[bytes]
+    output: Path
+    handsets_url: str
+    app_url: str
+    admin_password: str
+    database: Database
+
+    def state(self) -> dict[str, Any]:
+        """Return what every phone on the handset page shows."""
+        answer = requests.get(f"{self.handsets_url}/state.json", timeout=10)
+        answer.raise_for_status()
+        state: dict[str, Any] = answer.json()
+        return state
+
+    def act(self, number: str, action: str, **payload: str) -> dict[str, Any]:
+        """Do what a person does on a phone of the handset page; fail on its error."""
+        answer = requests.post(
+            f"{self.handsets_url}/phones/{number}/{action}", json=payload, timeout=30
+        )
+        body: dict[str, Any] = answer.json()
+        assert answer.status_code == 200, f"{action} on {number}: {body.get('error')}"
+        return body
+
+    def phone(self, number: str) -> dict[str, Any]:
+        """Return one phone's screen."""
+        return next(p for p in self.state()["phones"] if p["number"] == number)
+
+    def wait_for_phone(
+        self, number: str, check: Callable[[dict[str, Any]], bool], what: str
+    ) -> dict[str, Any]:
+        """Poll the handset page until the phone's screen passes ``check``."""
+        deadline = time.monotonic() + PAGE_SECONDS
+        while True:
+            screen = self.phone(number)
+            if check(screen):
+                return screen
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{number} never showed {what}: {screen}\n{self.log()}")
+            time.sleep(0.1)
+
+    def log(self) -> str:
+        """Return what the demo printed so far."""
+        return self.output.read_text(encoding="utf-8", errors="replace")
+
+    def interrupt(self, timeout: float = 30.0) -> int:
+        """Press Ctrl-C on the demo and return its exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=timeout)
+
+
+@pytest.fixture(name="demo")
+def demo_fixture(database_url: str, tmp_path: Path) -> Iterator[DemoRun]:
+    """Run ``voiceline demo`` on the test database until the test ends."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "VOICELINE_"))}
+    env.update(
+        DATABASE_URL=database_url,
+        SECRET_KEY=SECRET_KEY,
+        PYTHONPATH=str(REPO),  # run from a scratch directory, so instance/ lands there
+        PYTHONUNBUFFERED="1",
+    )
+    app_port, sim_port = free_port(), free_port()
+    command = [sys.executable, "-m", "voiceline.cli", "demo", "--directory", str(DEMO_DIRECTORY)]
+    command += ["--port", str(app_port), "--simulator-port", str(sim_port)]
+    output = tmp_path / "demo.log"
+    with output.open("wb") as out:
+        process = subprocess.Popen(
+            command, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    database = Database(database_url)
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while "Press Ctrl-C to stop." not in output.read_text(errors="replace"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the demo did not start:\n{output.read_text()}")
+            time.sleep(0.1)
+        printed = output.read_text(errors="replace")
+        handsets = re.search(r"on the simulator: open (http://\S+?)/?\n", printed)
+        login = re.search(r"The app: (http://\S+)/admin +\(login demo / (\S+)\)", printed)
+        assert handsets and login, printed
+        yield DemoRun(process, output, handsets.group(1), login.group(1), login.group(2), database)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        print(output.read_text(errors="replace")[-6000:])
         database.dispose()

@@ -28,11 +28,15 @@ from typing import IO
 
 import click
 import requests
+from sqlalchemy import func, select
 
 from voiceline.accounts import set_admin_password
 from voiceline.config import normalise_database_url
 from voiceline.db import Database
-from voiceline.directory_file import DirectoryError, read_directory_file
+from voiceline.directory import load_directory
+from voiceline.directory_file import DirectoryError, Node, read_directory_file
+from voiceline.migrate import upgrade
+from voiceline.models import Customer
 from voiceline.phones import PhoneNumberError, to_e164
 
 DEMO_ACCOUNT_SID = "AC" + "0" * 32
@@ -102,8 +106,8 @@ class Stack:
                 process.wait()
 
 
-def line_of(directory: Path) -> str:
-    """Return the emergency number of the directory file, in E.164."""
+def read_demo_directory(directory: Path) -> tuple[Node, str]:
+    """Read and check the directory file; return it and its emergency number in E.164."""
     try:
         data = read_directory_file(directory)
     except DirectoryError as exc:
@@ -113,7 +117,7 @@ def line_of(directory: Path) -> str:
     if not raw:
         raise DemoError(f"{directory} has no service.emergency_number for the simulator's line")
     try:
-        return to_e164(str(raw), str(service.get("default_region", "US")))
+        return data, to_e164(str(raw), str(service.get("default_region", "US")))
     except PhoneNumberError as exc:
         raise DemoError(f"{directory}: service.emergency_number: {exc}") from exc
 
@@ -195,18 +199,20 @@ def check_port_free(port: int, what: str) -> None:
             ) from None
 
 
-def prepare(directory: Path, env: Mapping[str, str]) -> str:
+def prepare(data: Node, database_url: str) -> str:
     """Migrate, load the directory unless it has customers; return a fresh admin password."""
-    voiceline = [sys.executable, "-m", "voiceline.cli"]
-    for step in (["db", "upgrade"], ["directory", "load", "--if-empty", str(directory)]):
-        if subprocess.run([*voiceline, *step], env=dict(env)).returncode != 0:
-            raise DemoError(f"'voiceline {' '.join(step)}' failed (see above)")
-    # A new random password each run: a fixed one would be a way in wherever the demo's
-    # DATABASE_URL happens to point.
-    password = secrets.token_urlsafe(9)
-    database = Database(normalise_database_url(env["DATABASE_URL"]))
+    url = normalise_database_url(database_url)
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    database = Database(url)
     try:
+        upgrade(database.engine)
         with database.session() as session:
+            if not session.scalar(select(func.count(Customer.id))):
+                click.echo(load_directory(session, data, actor="demo").summary())
+            # A new random password each run: a fixed one would be a way in wherever the
+            # demo's DATABASE_URL happens to point.
+            password = secrets.token_urlsafe(9)
             set_admin_password(session, DEMO_ADMIN, password)
     finally:
         database.dispose()
@@ -220,9 +226,9 @@ def start_demo(directory: Path, app_port: int, sim_port: int) -> tuple[Stack, st
     """
     check_port_free(app_port, "the app")
     check_port_free(sim_port, "the simulator")
-    line = line_of(directory)
+    data, line = read_demo_directory(directory)
     env = demo_environment(app_port, sim_port, line)
-    password = prepare(directory, env)
+    password = prepare(data, env["DATABASE_URL"])
     app_url = env["VOICELINE_PUBLIC_URL"]
     stack = Stack()
     try:

@@ -42,12 +42,19 @@ def desk(app: Flask, client: FlaskClient) -> Flask:
 
 
 def leave_emergency(client: FlaskClient, clock: ManualClock) -> datetime:
-    """Call as Pat, press 1, speak for 40 seconds; return when the message ended."""
+    """Call as Pat, press 1, speak for 40 seconds; return when the message ended.
+
+    Waits until the first pages are out, so no paging thread outlives the test.
+    """
     call = CallDriver(client, PAT)
     call.dial()
     call.press("1")
     clock.advance(timedelta(seconds=40))
     call.leave_message()
+    app = client.application
+    with get_database(app).session() as session:
+        incident_id = session.scalars(select(Incident.id)).one()
+    settled(app, incident_id)
     return clock.now()
 
 
@@ -212,6 +219,7 @@ def test_pause_and_resume_from_the_live_view(desk, client, clock) -> None:
     call.press("1")
     call.leave_message()
     incident = only_incident(desk)
+    settled(desk, incident.id)
     page = client.get("/admin/sla").get_data(as_text=True)
     assert page.count('name="reason"') == 1  # only the restoration row may pause
     token = csrf_token(client, "/admin/sla")

@@ -16,7 +16,7 @@ phone received a text or call the test did not look at. Each process's log is ke
 the test's temporary directory and its tail printed, so a failure shows what the app
 and the worker said.
 
-``demo_fixture`` (fixture ``demo``) runs ``voiceline demo`` itself, what ``make run``
+``demo_fixture`` (fixture ``demo``, with ``demo_ports_fixture``) runs ``voiceline demo`` itself, what ``make run``
 starts, on the test database with ``examples/demo.yaml``, and reads the addresses and the
 admin password it prints; ``DemoRun`` drives its handset page over HTTP.
 """
@@ -257,8 +257,16 @@ class DemoRun:
         return self.process.wait(timeout=timeout)
 
 
+@pytest.fixture(name="demo_ports")
+def demo_ports_fixture() -> tuple[int, int]:
+    """Return the ports of the demo's app and simulator (override to choose them)."""
+    return free_port(), free_port()
+
+
 @pytest.fixture(name="demo")
-def demo_fixture(database_url: str, tmp_path: Path) -> Iterator[DemoRun]:
+def demo_fixture(
+    database_url: str, tmp_path: Path, demo_ports: tuple[int, int]
+) -> Iterator[DemoRun]:
     """Run ``voiceline demo`` on the test database until the test ends."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "VOICELINE_"))}
     env.update(
@@ -267,7 +275,7 @@ def demo_fixture(database_url: str, tmp_path: Path) -> Iterator[DemoRun]:
         PYTHONPATH=str(REPO),  # run from a scratch directory, so instance/ lands there
         PYTHONUNBUFFERED="1",
     )
-    app_port, sim_port = free_port(), free_port()
+    app_port, sim_port = demo_ports
     command = [sys.executable, "-m", "voiceline.cli", "demo", "--directory", str(DEMO_DIRECTORY)]
     command += ["--port", str(app_port), "--simulator-port", str(sim_port)]
     output = tmp_path / "demo.log"

@@ -11,7 +11,14 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from tests.e2e_stack import ALEX, LINE, PAT, DemoRun, demo_fixture  # noqa: F401  (fixture)
+from tests.e2e_stack import (  # noqa: F401  (demo_fixture, demo_ports_fixture: fixtures)
+    ALEX,
+    LINE,
+    PAT,
+    DemoRun,
+    demo_fixture,
+    demo_ports_fixture,
+)
 from voiceline.models import SlaClock
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -85,7 +85,7 @@ def test_no_ack_escalates_to_tier_2_who_acknowledges(e2e: EndToEnd) -> None:
     report_emergency(e2e.sim)
     alex = e2e.sim.phone(ALEX, "Alex Rivera")
     alex.expect_sms("#1 EMERGENCY")
-    alex.expect_call(from_=LINE).no_answer()
+    alex.expect_call(from_=LINE).decline()
     paged_tier_1 = time.monotonic()
 
     jordan = e2e.sim.phone(JORDAN, "Jordan Lee")

@@ -32,6 +32,8 @@ def test_defaults_need_only_a_secret_key() -> None:
         ({**GOOD, "TWILIO_API_BASE_URL": "ftp://x"}, "TWILIO_API_BASE_URL"),
         ({**GOOD, "TWILIO_FROM_NUMBER": "12"}, "TWILIO_FROM_NUMBER"),
         ({**GOOD, "TWILIO_SECONDARY_AUTH_TOKEN": "t"}, "TWILIO_SECONDARY_AUTH_TOKEN"),
+        ({**GOOD, "SMTP_URL": "http://mail.example.com"}, "SMTP_URL"),
+        ({**GOOD, "SMTP_URL": "smtp://mail.example.com"}, "VOICELINE_REPORT_FROM"),
     ],
 )
 def test_bad_settings_name_the_variable(env: dict[str, str], variable: str) -> None:

@@ -210,8 +210,18 @@ def report(
         moment = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)
         if moment.tzinfo is None:
             raise ReportError(f"--as-of needs a UTC offset, e.g. {as_of}Z")
-        mail = smtp_settings(os.environ) if email_to else None
-        with _database(_settings()).session() as session:
+        settings = _settings()
+        mail = (
+            smtp_settings(
+                {
+                    "SMTP_URL": settings.smtp_url or "",
+                    "VOICELINE_REPORT_FROM": settings.report_from or "",
+                }
+            )
+            if email_to
+            else None
+        )
+        with _database(settings).session() as session:
             result = monthly_report(session, first, customer_code, as_of=moment)
     except (ReportError, MailError, ValueError) as exc:
         click.echo(f"voiceline: {exc}", err=True)

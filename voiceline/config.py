@@ -37,6 +37,8 @@ class Settings:
     twilio_api_base_url: str = DEFAULT_TWILIO_API_BASE_URL
     twilio_from_number: str | None = None
     spool_dir: str = "instance/spool"
+    smtp_url: str | None = None
+    report_from: str | None = None
     testing: bool = False
     extra: Mapping[str, object] = field(default_factory=dict)
 
@@ -129,6 +131,15 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     if from_number:
         from_number = _check_number("TWILIO_FROM_NUMBER", from_number)
 
+    smtp_url, report_from = get("SMTP_URL"), get("VOICELINE_REPORT_FROM")
+    if smtp_url or report_from:
+        from voiceline.report_mail import MailError, smtp_settings
+
+        try:
+            smtp_settings({"SMTP_URL": smtp_url or "", "VOICELINE_REPORT_FROM": report_from or ""})
+        except MailError as exc:
+            raise ConfigError(str(exc)) from exc
+
     testing = str(source.get("TESTING", "")).lower() in ("1", "true", "yes")
     return Settings(
         database_url=database_url,
@@ -140,5 +151,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         twilio_api_base_url=api_base,
         twilio_from_number=from_number,
         spool_dir=get("VOICELINE_SPOOL_DIR") or "instance/spool",
+        smtp_url=smtp_url,
+        report_from=report_from,
         testing=testing,
     )

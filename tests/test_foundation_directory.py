@@ -109,6 +109,18 @@ def test_a_broken_file_is_refused_whole_with_lines(database: Database) -> None:
     )
 
 
+def test_a_bad_credit_rule_is_refused_with_its_line() -> None:
+    text = "plans:\n  - code: gold\n    name: Gold\n    credit: {kind: refund-everything}\n"
+    with pytest.raises(DirectoryError) as caught:
+        read_directory_text(text, "plans.yaml")
+    assert any(
+        e.startswith("plans.yaml:4: plan gold: credit: credit kind") for e in caught.value.errors
+    )
+    assert (
+        "plans.yaml:4: plan gold: a credit rule needs the plan's monthly_fee" in caught.value.errors
+    )
+
+
 def test_yaml_syntax_errors_carry_the_line() -> None:
     with pytest.raises(DirectoryError, match=r"^bad.yaml:4: expected"):
         read_directory_text("plans:\n  - code: a\n    name: [unclosed\n", "bad.yaml")

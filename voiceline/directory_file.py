@@ -19,6 +19,7 @@ from escalation.errors import PolicyError
 from escalation.policy import Policy, parse_delay, policy_from_dict
 from voiceline.hours import HoursError, parse_hours, zone
 from voiceline.phones import PhoneNumberError, to_e164
+from voiceline.sla_math import CreditRuleError, parse_credit_rule
 
 _CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _DURATION_RE = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$")
@@ -248,6 +249,13 @@ def check_directory(data: Node, c: Checker) -> None:
         c.hours(node, "business_hours", where)
         c.hours(node, "cover_hours", where)
         c.minutes(node, "callback_target", where)
+        if node.get("credit") is not None:
+            try:
+                parse_credit_rule(node["credit"])
+            except CreditRuleError as exc:
+                c.error(node, f"{where}: credit: {exc}", "credit")
+            if not node.get("monthly_fee"):
+                c.error(node, f"{where}: a credit rule needs the plan's monthly_fee", "credit")
         for target in node.get("targets") or []:
             if not isinstance(target, Node):
                 c.error(node, f"{where}: each target must be a mapping")

@@ -30,7 +30,7 @@ from webhooks import bp
 
 log = logging.getLogger(__name__)
 
-ANSWER_DEADLINE_SECONDS = 1.5
+ANSWER_DEADLINE_SECONDS = 1.2
 _work = ThreadPoolExecutor(max_workers=16, thread_name_prefix="voice")
 _paging = ThreadPoolExecutor(max_workers=4, thread_name_prefix="handover")
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import update
 
 from escalation.dispatch import run_due
 from escalation.wiring import paging_for
@@ -27,6 +28,8 @@ from tests.escalation_helpers import (
 )
 from tests.line_helpers import TwiML, path_of
 from voiceline.clock import ManualClock
+from voiceline.db import get_database
+from voiceline.models import Incident
 
 VOICE = "0.0.sam.voice.1"
 SMS = "0.0.sam.sms.1"
@@ -202,3 +205,13 @@ def test_call_status_callbacks_dedupe_on_sequence_and_busy_is_no_answer(
     assert row.status == "busy" and row.last_sequence == 2
     assert [d for k, d in events(paged) if k == "page_no_answer"] != []
     assert kinds(paged).count("page_no_answer") == 1
+
+
+def test_a_page_whose_details_cannot_be_loaded_still_says_what_to_do(
+    paged: Flask, client: FlaskClient
+) -> None:
+    with get_database(paged).session() as session:
+        session.execute(update(Incident).values(escalation_state={"version": 99}))
+    twiml = answer(client, paged)
+    assert "cannot be loaded right now. Please check your text messages" in twiml.says()
+    assert twiml.verbs() == ["Say", "Hangup"]

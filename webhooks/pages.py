@@ -13,12 +13,17 @@ Every URL carries the incident and the page key, put there when the page was sen
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 from flask import Flask, Response, current_app, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from escalation import callbacks, voice_pages
 from escalation.wiring import paging_for, voice_setup_for
 from webhooks import bp
+
+log = logging.getLogger(__name__)
 
 
 def _app() -> Flask:
@@ -29,13 +34,28 @@ def _twiml(response: VoiceResponse) -> Response:
     return Response(str(response), mimetype="text/xml")
 
 
+def _voice(build: Callable[[], VoiceResponse]) -> Response:
+    """Return the page's TwiML; if it cannot be built, still tell the analyst something."""
+    try:
+        return _twiml(build())
+    except Exception:
+        log.exception("voice page %s failed", request.path)
+        response = VoiceResponse()
+        response.say(
+            "This is Voiceline with an emergency page, but its details cannot be loaded "
+            "right now. Please check your text messages, or call the emergency line. Goodbye."
+        )
+        response.hangup()
+        return _twiml(response)
+
+
 @bp.post("/page/<int:incident_id>/<page_key>")
 def page_call(incident_id: int, page_key: str) -> Response:
     """Read the incident to whoever answered a page call (a machine gets a short message)."""
     app = _app()
     rounds = request.args.get("round", "1")
-    return _twiml(
-        voice_pages.answered(
+    return _voice(
+        lambda: voice_pages.answered(
             paging_for(app),
             voice_setup_for(app),
             incident_id,
@@ -50,8 +70,8 @@ def page_call(incident_id: int, page_key: str) -> Response:
 def page_keys(incident_id: int, page_key: str) -> Response:
     """Act on 1 (ack), 2 (ack and connect), 3 (escalate) or * (repeat)."""
     app = _app()
-    return _twiml(
-        voice_pages.key_pressed(
+    return _voice(
+        lambda: voice_pages.key_pressed(
             paging_for(app), voice_setup_for(app), incident_id, page_key, request.form.to_dict()
         )
     )

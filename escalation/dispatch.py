@@ -2,8 +2,8 @@
 
 ``Paging`` bundles what sending needs (database, telephony, clock, callback URLs). The
 web process uses it to page the moment a message is saved (``begin``) and to act on
-Twilio callbacks and SMS replies (``handle``); the worker runs ``run_due`` every second
-and at the exact next due time.
+Twilio callbacks and SMS replies (``handle``); the worker runs ``escalation.due.run_due``
+every second and at the exact next due time.
 
 Exactly once, across workers and crashes:
 
@@ -40,10 +40,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
 
-from escalation.events import Event, PageFailed, TimerFired
+from escalation.events import Event, PageFailed
 from escalation.failures import is_temporary_failure
 from escalation.runner import Outcome, feed, lock_incident, on_sqlite, start, subject_of
 from escalation.state import state_from_dict
@@ -59,7 +58,7 @@ log = logging.getLogger(__name__)
 
 IN_DOUBT_AFTER = timedelta(seconds=30)
 RING_SECONDS = 30
-_MAX_ROUNDS = 200  # a safety stop for one run_due call; the next tick carries on
+MAX_ROUNDS = 200  # a safety stop for one call; the next tick carries on
 
 
 @runtime_checkable
@@ -177,7 +176,7 @@ def hang_up(paging: Paging, sid: str) -> None:
 def send_due_pages(paging: Paging, incident_id: int | None = None) -> int:
     """Send every queued page that is due (of one incident, or all); return how many."""
     sent = 0
-    for _ in range(_MAX_ROUNDS):
+    for _ in range(MAX_ROUNDS):
         claim = _claim_next_page(paging, incident_id)
         if claim is None:
             break
@@ -201,7 +200,7 @@ def _claim_next_page(paging: Paging, incident_id: int | None) -> _Claim | None:
     """Claim the oldest due queued page (``queued`` -> ``sending``) and commit the claim."""
     now = paging.clock.now()
     with paging.database.session() as session:
-        for _ in range(_MAX_ROUNDS):
+        for _ in range(MAX_ROUNDS):
             query = (
                 select(Page.id)
                 .where(Page.status == "queued", Page.sent_at <= now)
@@ -329,101 +328,3 @@ def _still_wanted(incident: Incident, key: str) -> bool:
     state = state_from_dict(incident.escalation_state)
     page = state.find_page(key)
     return not state.is_final and page is not None and page.status == "sending"
-
-
-def reconcile_in_doubt(paging: Paging) -> int:
-    """Settle pages claimed long ago that never got a SID; return how many."""
-    now = paging.clock.now()
-    with paging.database.session() as session:
-        doubtful = list(
-            session.execute(
-                select(Page.id, Page.incident_id, Page.page_key).where(
-                    Page.status == "sending",
-                    Page.provider_sid.is_(None),
-                    Page.updated_at <= now - IN_DOUBT_AFTER,
-                )
-            )
-        )
-    settled = 0
-    for page_id, incident_id, key in doubtful:
-        with paging.database.session() as session:
-            incident = lock_incident(session, incident_id)
-            page = session.get(Page, page_id, populate_existing=True)
-            if incident is None or page is None or page.provider_sid or page.status != "sending":
-                continue  # a status callback proved it was sent, or another worker settled it
-            page.status, page.updated_at = "lost", now
-            log_event(
-                session,
-                incident,
-                "page_in_doubt",
-                now,
-                key=key,
-                detail="no answer from Twilio and no callback: sending the next attempt",
-            )
-            outcome = feed(session, incident, PageFailed(key, None, True), now)
-        deliver(paging, outcome)
-        settled += 1
-    return settled
-
-
-def run_due(paging: Paging) -> int:
-    """Do everything that is due: start handed-over incidents, fire timers, send pages."""
-    done = 0
-    skipped: set[int] = set()
-    for _ in range(_MAX_ROUNDS):
-        outcome = _run_one_due_incident(paging, skipped)
-        if outcome is None:
-            break
-        if outcome.incident_id != 0:
-            deliver(paging, outcome)
-            done += 1
-    done += send_due_pages(paging)
-    done += reconcile_in_doubt(paging)
-    return done
-
-
-def _run_one_due_incident(paging: Paging, skipped: set[int]) -> Outcome | None:
-    """Claim one due incident, start or advance it, commit; None when nothing is due."""
-    now = paging.clock.now()
-    try:
-        with paging.database.session() as session:
-            query = (
-                select(Incident.id)
-                .where(Incident.next_due_at <= now, Incident.id.not_in(skipped))
-                .order_by(Incident.next_due_at, Incident.id)
-                .limit(1)
-            )
-            if not on_sqlite(session):
-                query = query.with_for_update(skip_locked=True)
-            incident_id = session.scalar(query)
-            if incident_id is None:
-                return None
-            skipped.add(incident_id)
-            incident = lock_incident(session, incident_id)
-            if incident is None or incident.next_due_at is None or incident.next_due_at > now:
-                return Outcome(0)  # another process got there first
-            if incident.escalation_state is None:
-                return start(session, incident, now)
-            return feed(session, incident, TimerFired(), now)
-    except Exception:
-        log.exception("escalation of a due incident failed; it stays due for the next tick")
-        return Outcome(0)
-
-
-def next_wake(paging: Paging) -> datetime | None:
-    """Return when something is next due: an incident timer or a throttled page."""
-    with paging.database.session() as session:
-        return _next_wake(session)
-
-
-def _next_wake(session: Session) -> datetime | None:
-    incident_due = session.scalar(select(func.min(Incident.next_due_at)))
-    page_due = session.scalar(select(func.min(Page.sent_at)).where(Page.status == "queued"))
-    claimed = session.scalar(
-        select(func.min(Page.updated_at)).where(
-            Page.status == "sending", Page.provider_sid.is_(None)
-        )
-    )
-    doubt_due = claimed + IN_DOUBT_AFTER if claimed is not None else None
-    present = [t for t in (incident_due, page_due, doubt_due) if t is not None]
-    return min(present) if present else None

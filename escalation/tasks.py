@@ -17,7 +17,8 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-from escalation.dispatch import Paging, next_wake, run_due
+from escalation.dispatch import Paging
+from escalation.due import next_wake, run_due
 from escalation.wiring import EXTENSION
 from voiceline.urls import url_builder
 from voiceline.worker import Task, Worker, register_tasks

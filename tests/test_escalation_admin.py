@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from escalation.dispatch import run_due
+from escalation.due import run_due
 from escalation.wiring import paging_for
 from simulator.rest import FakeTwilioApi
 from tests.admin_helpers import create_admin, csrf_token, log_in, post_form, text_of

@@ -15,7 +15,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
-from escalation.dispatch import IN_DOUBT_AFTER, run_due
+from escalation.dispatch import IN_DOUBT_AFTER
+from escalation.due import run_due
 from escalation.wiring import paging_for
 from simulator.rest import FakeTwilioApi
 from tests.conftest import post_signed

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from escalation.dispatch import run_due
+from escalation.due import run_due
 from escalation.wiring import paging_for
 from simulator.clock import ManualClock
 from simulator.engine import Simulator

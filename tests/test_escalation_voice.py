@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
-from escalation.dispatch import run_due
+from escalation.due import run_due
 from escalation.wiring import paging_for
 from simulator.rest import FakeTwilioApi
 from tests.conftest import LINE_NUMBER, post_signed

@@ -1,0 +1,129 @@
+"""Work that is due, for the worker's tick: started, escalated, retried, sent, settled.
+
+``run_due`` claims due incidents one at a time (``SELECT ... FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, so several workers share the work without waiting on each other), starts
+those handed over by the line that nobody started yet, and feeds ``TimerFired`` to the
+others; then it sends queued pages whose time has come (throttled ones, and ones a
+crashed process queued but never sent), and settles pages left in doubt (see
+``escalation.dispatch``). ``next_wake`` says when the next of these falls due.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from escalation.dispatch import (
+    IN_DOUBT_AFTER,
+    MAX_ROUNDS,
+    Paging,
+    deliver,
+    send_due_pages,
+)
+from escalation.events import PageFailed, TimerFired
+from escalation.runner import Outcome, feed, lock_incident, on_sqlite, start
+from voiceline.incidents import log_event
+from voiceline.models import Incident, Page
+
+log = logging.getLogger(__name__)
+
+
+def reconcile_in_doubt(paging: Paging) -> int:
+    """Settle pages claimed long ago that never got a SID; return how many."""
+    now = paging.clock.now()
+    with paging.database.session() as session:
+        doubtful = list(
+            session.execute(
+                select(Page.id, Page.incident_id, Page.page_key).where(
+                    Page.status == "sending",
+                    Page.provider_sid.is_(None),
+                    Page.updated_at <= now - IN_DOUBT_AFTER,
+                )
+            )
+        )
+    settled = 0
+    for page_id, incident_id, key in doubtful:
+        with paging.database.session() as session:
+            incident = lock_incident(session, incident_id)
+            page = session.get(Page, page_id, populate_existing=True)
+            if incident is None or page is None or page.provider_sid or page.status != "sending":
+                continue  # a status callback proved it was sent, or another worker settled it
+            page.status, page.updated_at = "lost", now
+            log_event(
+                session,
+                incident,
+                "page_in_doubt",
+                now,
+                key=key,
+                detail="no answer from Twilio and no callback: sending the next attempt",
+            )
+            outcome = feed(session, incident, PageFailed(key, None, True), now)
+        deliver(paging, outcome)
+        settled += 1
+    return settled
+
+
+def run_due(paging: Paging) -> int:
+    """Do everything that is due: start handed-over incidents, fire timers, send pages."""
+    done = 0
+    skipped: set[int] = set()
+    for _ in range(MAX_ROUNDS):
+        outcome = _run_one_due_incident(paging, skipped)
+        if outcome is None:
+            break
+        if outcome.incident_id != 0:
+            deliver(paging, outcome)
+            done += 1
+    done += send_due_pages(paging)
+    done += reconcile_in_doubt(paging)
+    return done
+
+
+def _run_one_due_incident(paging: Paging, skipped: set[int]) -> Outcome | None:
+    """Claim one due incident, start or advance it, commit; None when nothing is due."""
+    now = paging.clock.now()
+    try:
+        with paging.database.session() as session:
+            query = (
+                select(Incident.id)
+                .where(Incident.next_due_at <= now, Incident.id.not_in(skipped))
+                .order_by(Incident.next_due_at, Incident.id)
+                .limit(1)
+            )
+            if not on_sqlite(session):
+                query = query.with_for_update(skip_locked=True)
+            incident_id = session.scalar(query)
+            if incident_id is None:
+                return None
+            skipped.add(incident_id)
+            incident = lock_incident(session, incident_id)
+            if incident is None or incident.next_due_at is None or incident.next_due_at > now:
+                return Outcome(0)  # another process got there first
+            if incident.escalation_state is None:
+                return start(session, incident, now)
+            return feed(session, incident, TimerFired(), now)
+    except Exception:
+        log.exception("escalation of a due incident failed; it stays due for the next tick")
+        return Outcome(0)
+
+
+def next_wake(paging: Paging) -> datetime | None:
+    """Return when something is next due: an incident timer or a throttled page."""
+    with paging.database.session() as session:
+        return _next_wake(session)
+
+
+def _next_wake(session: Session) -> datetime | None:
+    incident_due = session.scalar(select(func.min(Incident.next_due_at)))
+    page_due = session.scalar(select(func.min(Page.sent_at)).where(Page.status == "queued"))
+    claimed = session.scalar(
+        select(func.min(Page.updated_at)).where(
+            Page.status == "sending", Page.provider_sid.is_(None)
+        )
+    )
+    doubt_due = claimed + IN_DOUBT_AFTER if claimed is not None else None
+    present = [t for t in (incident_due, page_due, doubt_due) if t is not None]
+    return min(present) if present else None

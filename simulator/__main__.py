@@ -65,9 +65,18 @@ def build(arguments: argparse.Namespace) -> Simulator:
     return sim
 
 
+class QuietPolls(logging.Filter):
+    """Drop the access-log line of the handset page's once-a-second state poll."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every line but the poll's."""
+        return "GET /state.json" not in record.getMessage()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Serve until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("werkzeug").addFilter(QuietPolls())
     arguments = parse_arguments(argv)
     try:
         sim = build(arguments)
@@ -82,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         f"  TWILIO_API_BASE_URL={sim.base_url}\n"
         f"  TWILIO_ACCOUNT_SID={sim.account_sid}\n"
         f"  TWILIO_AUTH_TOKEN={sim.auth_token}\n"
-        f"  line {', '.join(sim.numbers)} -> {arguments.app_url}/twilio/voice and /twilio/sms",
+        f"  line {', '.join(sim.numbers)} -> {arguments.app_url}/twilio/voice, /twilio/sms"
+        " and /twilio/status/call",
         flush=True,
     )
     stopping = threading.Event()

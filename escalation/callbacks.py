@@ -106,8 +106,8 @@ def page_status(paging: Paging, incident_id: int, key: str, form: Form) -> None:
             return
         if sid:
             record_provider_sid(ctx.page, sid, now)
-        if form.get("AnsweredBy"):
-            ctx.page.answered_by = form["AnsweredBy"]
+        if form.get("AnsweredBy") and ctx.page.answered_by in (None, "unknown"):
+            ctx.page.answered_by = form["AnsweredBy"]  # a key press or a detection stands
         code = _int(form.get("ErrorCode"))
         if code is not None:
             ctx.page.error_code = code

@@ -215,3 +215,14 @@ def test_a_page_whose_details_cannot_be_loaded_still_says_what_to_do(
     twiml = answer(client, paged)
     assert "cannot be loaded right now. Please check your text messages" in twiml.says()
     assert twiml.verbs() == ["Say", "Hangup"]
+
+
+def test_a_late_unknown_detection_does_not_undo_a_key_press(
+    paged: Flask, client: FlaskClient
+) -> None:
+    press(client, paged, "1")
+    done = {"CallSid": call_sid(paged), "CallStatus": "completed", "SequenceNumber": "4"}
+    assert status(client, VOICE, **done, AnsweredBy="unknown") == 204
+    row = pages(paged)[VOICE]
+    assert row.answered_by == "human" and row.status == "completed"
+    assert "page_no_answer" not in kinds(paged)

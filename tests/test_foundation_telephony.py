@@ -80,3 +80,20 @@ def test_recording_is_fetched_with_credentials(telephony, twilio_api) -> None:
 def test_recording_urls_on_other_hosts_are_refused(telephony) -> None:
     with pytest.raises(TelephonyError, match="refusing to send credentials"):
         telephony.fetch_recording("https://evil.example/Recordings/RE1")
+
+
+def test_a_page_call_can_be_ended(telephony, twilio_api) -> None:
+    sent = telephony.place_call(
+        OutboundCall(
+            to="+15035550201", url="https://x.test/page", status_callback="https://x.test/s"
+        )
+    )
+    telephony.cancel_call(sent.sid)
+    [update] = [r for r in twilio_api.requests if r.path.endswith(f"/Calls/{sent.sid}.json")]
+    assert update.method == "POST" and update.get("Status") == "completed"
+
+
+def test_ending_an_unknown_call_is_a_permanent_error(telephony) -> None:
+    with pytest.raises(TelephonyError) as caught:
+        telephony.cancel_call("CA" + "f" * 32)
+    assert caught.value.status == 404 and not caught.value.is_temporary

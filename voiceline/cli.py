@@ -41,6 +41,7 @@ def main(verbose: bool) -> None:
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     # APScheduler logs every run of every job at INFO: the worker would bury its own news.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
 
 @main.group()

@@ -77,6 +77,8 @@ class Telephony(Protocol):
 
     def place_call(self, call: OutboundCall) -> Sent: ...
 
+    def cancel_call(self, sid: str) -> None: ...
+
     def fetch_recording(self, url: str) -> tuple[bytes, str]: ...
 
 
@@ -156,6 +158,15 @@ class TwilioTelephony:
             raise TelephonyError(str(exc), code=None, status=None, is_temporary=True) from exc
         return Sent(sid=str(created.sid), status=str(created.status))
 
+    def cancel_call(self, sid: str) -> None:
+        """End an outbound call, ringing or answered ('completed' does both on Twilio)."""
+        try:
+            self.client.calls(sid).update(status="completed")
+        except TwilioRestException as exc:
+            raise _rest_error(exc) from exc
+        except (TwilioException, requests.RequestException) as exc:
+            raise TelephonyError(str(exc), code=None, status=None, is_temporary=True) from exc
+
     def fetch_recording(self, url: str) -> tuple[bytes, str]:
         """Fetch a recording's audio with the account's credentials."""
         if urlsplit(url).netloc != urlsplit(self.api_base_url).netloc:
@@ -222,6 +233,11 @@ class ConsoleTelephony:
         self.sent.append(("call", call.to, call.url))
         log.warning("console telephony: call to %s would fetch %s", call.to, call.url)
         return Sent(sid=sid, status="queued")
+
+    def cancel_call(self, sid: str) -> None:
+        """Log the hang-up instead of asking a provider."""
+        self.sent.append(("cancel", sid, ""))
+        log.warning("console telephony: would hang up %s", sid)
 
     def fetch_recording(self, url: str) -> tuple[bytes, str]:
         """There is no provider to fetch from."""

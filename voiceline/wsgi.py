@@ -9,6 +9,8 @@ from voiceline.app import create_app
 from voiceline.config import ConfigError
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+# twilio logs every REST request and response at INFO; pages are logged by our code.
+logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
 try:
     app = create_app()

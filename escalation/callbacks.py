@@ -90,7 +90,6 @@ def advance(page: Page, status: str, now: datetime) -> bool:
 def page_status(paging: Paging, incident_id: int, key: str, form: Form) -> None:
     """Apply an SMS or call status callback of a page."""
     now = paging.clock.now()
-    outcome: Outcome | None = None
     with paging.database.session() as session:
         ctx = open_page(session, incident_id, key, now)
         if ctx is None:
@@ -104,10 +103,15 @@ def page_status(paging: Paging, incident_id: int, key: str, form: Form) -> None:
             receipt = f"page-call:{sid}:{form.get('SequenceNumber') or status}"
         if not sid or is_duplicate(session, receipt, now):
             return
-        if sid:
-            record_provider_sid(ctx.page, sid, now)
-        if form.get("AnsweredBy") and ctx.page.answered_by in (None, "unknown"):
-            ctx.page.answered_by = form["AnsweredBy"]  # a key press or a detection stands
+        record_provider_sid(ctx.page, sid, now)
+        outcomes: list[Outcome] = []
+        answered_by = form.get("AnsweredBy")
+        detected = False
+        if answered_by and ctx.page.answered_by in (None, "unknown"):
+            # Twilio may report the detection here before the AMD callback arrives.
+            found = mark_answered(ctx, answered_by)
+            detected = found is not None
+            outcomes += [found] if found is not None else []
         code = _int(form.get("ErrorCode"))
         if code is not None:
             ctx.page.error_code = code
@@ -128,9 +132,9 @@ def page_status(paging: Paging, incident_id: int, key: str, form: Form) -> None:
                 answered_by=ctx.page.answered_by,
             )
         event = _event_for(ctx.page, status, code) if moved else None
-        if event is not None:
-            outcome = feed(session, ctx.incident, event, now)
-    if outcome is not None:
+        if event is not None and not (detected and isinstance(event, PageNoAnswer)):
+            outcomes.append(feed(session, ctx.incident, event, now))
+    for outcome in outcomes:
         paging.later(deliver, paging, outcome)
 
 

@@ -38,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -59,13 +59,6 @@ log = logging.getLogger(__name__)
 IN_DOUBT_AFTER = timedelta(seconds=30)
 RING_SECONDS = 30
 MAX_ROUNDS = 200  # a safety stop for one call; the next tick carries on
-
-
-@runtime_checkable
-class CallCanceller(Protocol):
-    """A telephony backend that can hang up a ringing outbound call."""
-
-    def cancel_call(self, sid: str) -> None: ...
 
 
 @dataclass
@@ -159,14 +152,7 @@ def deliver(paging: Paging, outcome: Outcome) -> None:
 
 
 def hang_up(paging: Paging, sid: str) -> None:
-    """Hang up a ringing page call, if the backend can; a late answer hears it is taken."""
-    if not isinstance(paging.telephony, CallCanceller):
-        log.info(
-            "telephony %s cannot hang up %s; it will say the page is taken",
-            paging.telephony.name,
-            sid,
-        )
-        return
+    """Hang up a page call that is still ringing; if that fails, a late answer hears it is taken."""
     try:
         paging.telephony.cancel_call(sid)
     except TelephonyError as exc:

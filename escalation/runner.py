@@ -69,6 +69,8 @@ log = logging.getLogger(__name__)
 
 # Page rows in these statuses never reached Twilio, so they do not count for the throttle.
 UNSENT_STATUSES = ("error", "lost", "cancelled")
+# Page rows of calls not answered yet (ours, then Twilio's words before an answer).
+RINGING_STATUSES = ("sending", "accepted", "sent", "ringing")
 DEFAULT_POLICY_CODE = "default"
 
 
@@ -278,7 +280,8 @@ def _ringing_sids(
     for page in pages:
         if page.status == "queued":
             page.status, page.updated_at = "cancelled", now
-        elif page.provider_sid:
+        elif page.provider_sid and page.status in RINGING_STATUSES and page.answered_by is None:
+            # Someone who already picked up hears that the incident is taken; no hang-up.
             sids.append(page.provider_sid)
     if keys:
         log_event(session, incident, "pages_cancelled", now, keys=list(keys))

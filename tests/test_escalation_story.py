@@ -151,10 +151,30 @@ def test_a_voicemail_box_answering_the_page_does_not_stop_the_escalation(
     assert voicemail.is_ended
     quiet(story.app)
     assert pages(story.app, number)["0.0.sam.voice.1"].answered_by == "machine_end_beep"
+    page = state(story.app, number).find_page("0.0.sam.voice.1")
+    assert page is not None and page.status == "no_answer"  # the engine heard it was a machine
+    assert "page_machine" in kinds(story.app, number)
     assert state(story.app, number).status == "paging"
     story.wait(minutes=5)
     story.sim.phone(CASEY).expect_sms(contains="EMERGENCY")
     story.sim.phone(CASEY).expect_call()
+
+
+def test_an_ack_hangs_up_the_other_pages_still_ringing(story: Story) -> None:
+    number = story.leave_emergency()
+    sam = story.sim.phone(SAM)
+    sam.expect_sms(contains="EMERGENCY").reply("E")  # Sam cannot take it: Tier 2 now
+    sam.expect_sms(contains="paging the next tier")
+    sam_call = sam.expect_call()
+    casey = story.sim.phone(CASEY)
+    casey.expect_sms(contains=f"#{number} EMERGENCY").reply("A")
+    casey.expect_sms(contains="is yours")
+    casey_call = casey.expect_call()
+    quiet(story.app)
+    story.sim.pump()
+    assert sam_call.status == "canceled"  # hung up while ringing: Casey has it
+    assert casey_call.waiting_for == "ringing"  # the acknowledger's own page is left alone
+    casey_call.decline()
 
 
 def test_an_ack_from_a_phone_that_was_not_paged_is_refused(story: Story) -> None:

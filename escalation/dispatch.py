@@ -1,4 +1,4 @@
-"""Sending pages exactly once, and waking escalations when they are due.
+"""Sending pages exactly once.
 
 ``Paging`` bundles what sending needs (database, telephony, clock, callback URLs). The
 web process uses it to page the moment a message is saved (``begin``) and to act on

@@ -76,7 +76,7 @@ DEFAULT_POLICY_CODE = "default"
 
 @dataclass
 class Outcome:
-    """What must happen after the commit: pages to send now, calls to hang up."""
+    """What must happen after the commit: the incident's queued pages go, these calls stop."""
 
     incident_id: int
     hang_up: list[str] = field(default_factory=list)  # provider SIDs of ringing pages

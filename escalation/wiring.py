@@ -8,15 +8,19 @@ cause in the background so webhooks answer at once. The worker side is
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from escalation.dispatch import Paging, begin
 from escalation.voice_pages import VoiceSetup
 from voiceline.db import get_database
 from voiceline.handover import register_pager
 from voiceline.media import recording_url
+from voiceline.models import Incident
 from voiceline.urls import url_builder
 
 EXTENSION = "escalation.paging"
@@ -50,3 +54,29 @@ def voice_setup_for(app: Flask) -> VoiceSetup:
         recording_url=lambda recording_id: recording_url(app, recording_id),
         caller_id=app.config["VOICELINE"].twilio_from_number,
     )
+
+
+def settle(app: Flask, timeout: float = 5.0) -> bool:
+    """Wait until emergencies handed over are started and background pages sent.
+
+    For a clean stop of a web process, and for a test's teardown: paging works on after
+    the request that caused it has been answered. Returns False if time ran out.
+    """
+    paging = paging_for(app)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if paging.is_idle and not _has_unstarted(paging):
+            return paging.drain(max(0.0, deadline - time.monotonic()))
+        time.sleep(0.01)
+    return False
+
+
+def _has_unstarted(paging: Paging) -> bool:
+    """Return True while an incident is handed over but its escalation has not started."""
+    now = paging.clock.now()
+    try:
+        with paging.database.session() as session:
+            due = session.scalars(select(Incident).where(Incident.next_due_at <= now))
+            return any(row.escalation_state is None for row in due)
+    except SQLAlchemyError:
+        return False  # the database is away: there is nothing to wait for

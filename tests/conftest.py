@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
+from escalation.wiring import settle
 from simulator.rest import FakeTwilioApi
 from voiceline.app import create_app
 from voiceline.clock import ManualClock
@@ -127,12 +128,17 @@ def app_config(database_url: str, api_base: str, **extra: Any) -> dict[str, Any]
 
 
 @pytest.fixture
-def app(database_url: str, twilio_api: FakeTwilioApi, clock: ManualClock, tmp_path: Path) -> Flask:
+def app(
+    database_url: str, twilio_api: FakeTwilioApi, clock: ManualClock, tmp_path: Path
+) -> Iterator[Flask]:
     """Return the real app on a fresh database, the fake Twilio API and a manual clock."""
-    return create_app(
+    app = create_app(
         app_config(database_url, twilio_api.base_url, VOICELINE_SPOOL_DIR=str(tmp_path / "spool")),
         clock=clock,
     )
+    yield app
+    # Paging goes on after a request is answered; let it finish before the database goes.
+    settle(app)
 
 
 @pytest.fixture

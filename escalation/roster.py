@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from escalation.policy import Policy, Target, policy_targets
 from escalation.state import Recipient
-from oncall.rotation import OnCallError, parse_shift_length
-from oncall.rotation import Rotation as PureRotation
-from oncall.schedule import Layer, Override, Schedule, who_is_on_call
-from voiceline.hours import HoursError, parse_hours
+from oncall.rotation import OnCallError
+from oncall.schedule import who_is_on_call
+from oncall.store import schedule_for
+from voiceline.hours import HoursError
 from voiceline.models import Analyst, RotationMember
 from voiceline.models import Override as OverrideRow
 from voiceline.models import Rotation as RotationRow
@@ -51,33 +51,6 @@ def recipient_of(analyst: Analyst) -> Recipient:
         voice=voice.address if voice else None,
         sms_stopped=bool(sms and sms.is_opted_out),
     )
-
-
-def schedule_of(rotation: RotationRow) -> Schedule:
-    """Return the pure schedule of a rotation row: one layer, its hours and its overrides."""
-    members = tuple(member.analyst.code for member in rotation.members)
-    pure = PureRotation(
-        name=rotation.code,
-        time_zone=rotation.time_zone,
-        members=members,
-        shift=parse_shift_length(rotation.shift_length),
-        anchor=datetime.fromisoformat(rotation.handoff_anchor).replace(tzinfo=None),
-    )
-    hours = parse_hours(rotation.hours) if rotation.hours is not None else None
-    layer = Layer(rotation.code, pure, hours)
-    # An override covers the rotation while it is active; outside its hours (the desk is
-    # staffed) nobody from it is on call, with or without an override.
-    overrides = tuple(
-        Override(
-            analyst=row.analyst.code,
-            start=row.starts_at,
-            end=row.ends_at,
-            replaces=row.replaces.code if row.replaces is not None else None,
-            layer=rotation.code,
-        )
-        for row in rotation.overrides
-    )
-    return Schedule(rotation.code, rotation.time_zone, (layer,), overrides)
 
 
 def resolve_targets(session: Session, targets: Iterable[Target], now: datetime) -> ResolvedRoster:
@@ -116,7 +89,7 @@ def resolve_targets(session: Session, targets: Iterable[Target], now: datetime) 
             roster.recipients[target] = [recipient_of(m.analyst) for m in rotation.members]
             continue
         try:
-            code = who_is_on_call(schedule_of(rotation), now)
+            code = who_is_on_call(schedule_for(rotation), now)
         except (OnCallError, HoursError, ValueError) as exc:
             roster.problems.append(f"rotation {target.ref} cannot be read: {exc}")
             continue

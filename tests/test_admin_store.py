@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
 from escalation.policy import Target
-from escalation.roster import resolve_targets, schedule_of
+from escalation.roster import resolve_targets
 from oncall import edits
 from oncall.rotation import RotationError
-from oncall.schedule import shifts_between, who_is_on_call
-from oncall.store import load_rotations, schedule_for, unique_name_label
+from oncall.schedule import who_is_on_call
+from oncall.store import schedule_for, unique_name_label
 from tests.admin_helpers import load_example_directory
 from voiceline.db import Database
 from voiceline.models import Analyst, Rotation
@@ -44,16 +44,6 @@ def desk(database: Database) -> Database:
         for form in overrides:
             edits.add_override(session, tier1, form, actor="test", now=NOW)
     return database
-
-
-def test_the_admin_schedule_and_the_pagers_schedule_agree(desk: Database) -> None:
-    with desk.session() as session:
-        for row in load_rotations(session):
-            ours = shifts_between(schedule_for(row), NOW, NOW + timedelta(days=14))
-            pager = shifts_between(schedule_of(row), NOW, NOW + timedelta(days=14))
-            assert [(s.analyst, s.start, s.end, s.source) for s in ours] == [
-                (s.analyst, s.start, s.end, s.source) for s in pager
-            ], row.code
 
 
 @pytest.mark.parametrize(

@@ -15,10 +15,12 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from escalation.dispatch import Paging, begin
+from escalation.dispatch import Paging, begin, handle
+from escalation.events import CallbackLogged
+from escalation.state import state_from_dict
 from escalation.voice_pages import VoiceSetup
 from voiceline.db import get_database
-from voiceline.handover import register_pager
+from voiceline.handover import register_callback_listener, register_pager
 from voiceline.media import recording_url
 from voiceline.models import Incident
 from voiceline.urls import url_builder
@@ -39,6 +41,20 @@ def install(app: Flask) -> None:
     )
     app.extensions[EXTENSION] = paging
     register_pager(app, lambda incident_id: begin(paging, incident_id))
+    register_callback_listener(
+        app, lambda incident_id, actor: _callback_recorded(paging, incident_id, actor)
+    )
+
+
+def _callback_recorded(paging: Paging, incident_id: int, actor: str) -> None:
+    """A callback recorded outside paging (the SLA page) ends the escalation too."""
+    with paging.database.session() as session:
+        row = session.get(Incident, incident_id)
+        if row is None or row.escalation_state is None:
+            return
+        state = state_from_dict(row.escalation_state)
+    analyst = state.acknowledged_by or f"admin {actor}"
+    handle(paging, incident_id, CallbackLogged(analyst, "web", is_reported=True), send_now=False)
 
 
 def paging_for(app: Flask) -> Paging:

@@ -182,7 +182,12 @@ def test_a_callback_reported_late_on_the_page_keeps_its_own_time(desk, client, c
     clock_row = callback_clock(desk, incident.id)
     assert clock_row.stopped_at == datetime(2026, 11, 22, 2, 20, tzinfo=LA)
     assert clock_row.is_met is True and clock_row.stop_kind == "web"
+    settled(desk, incident.id)
     with get_database(desk).session() as session:
+        paged = session.get(Incident, incident.id)
+        # the escalation stopped at once: nothing more is due, no further step will page
+        assert paged.escalation_state["status"] == "called_back"
+        assert paged.next_due_at is None
         entry = session.scalars(select(AuditEntry).filter_by(action="sla_callback")).one()
         assert (entry.actor, entry.subject) == ("admin", f"incident {incident.id}")
 

@@ -21,6 +21,7 @@ from voiceline.models import Incident
 log = logging.getLogger(__name__)
 
 Pager = Callable[[int], None]
+CallbackListener = Callable[[int, str], None]
 
 
 def mark_for_paging(session: Session, incident: Incident, now: datetime) -> None:
@@ -45,3 +46,18 @@ def hand_over(app: Flask, incident_ids: Iterable[int]) -> None:
                 pager(incident_id)
             except Exception:
                 log.exception("pager failed for incident %s; the worker will retry", incident_id)
+
+
+def register_callback_listener(app: Flask, listener: CallbackListener) -> None:
+    """Call ``listener(incident_id, actor)`` after a callback is recorded outside paging."""
+    app.extensions.setdefault("voiceline.callback_listeners", []).append(listener)
+
+
+def callback_recorded(app: Flask, incident_id: int, actor: str) -> None:
+    """Tell paging a callback was recorded (e.g. on the SLA page), so it stops at once."""
+    listeners: list[CallbackListener] = app.extensions.get("voiceline.callback_listeners", [])
+    for listener in listeners:
+        try:
+            listener(incident_id, actor)
+        except Exception:
+            log.exception("callback listener failed for incident %s", incident_id)

@@ -33,6 +33,7 @@ from voiceline import audit
 from voiceline.admin.auth import current_admin, login_required
 from voiceline.app import get_clock
 from voiceline.db import request_session
+from voiceline.handover import callback_recorded
 from voiceline.models import Customer, Incident
 from voiceline.report_formats import format_duration, format_local, format_percent, render_csv
 from voiceline.reports import Report, ReportError, month_label, monthly_report, parse_month
@@ -132,6 +133,8 @@ def act(incident_id: int, action: str) -> ResponseReturnValue:
         detail["reason"] = reason
     audit.record(db, admin, f"sla_{action}", f"incident {incident_id}", at=now, **detail)
     db.commit()
+    if action == "callback":
+        callback_recorded(current_app._get_current_object(), incident_id, admin)  # type: ignore[attr-defined]
     done = {
         "callback": "callback recorded",
         "restored": "restoration recorded",

@@ -42,7 +42,8 @@ def _uncovered(shifts: Sequence[Shift], start: datetime, end: datetime) -> list[
     return free
 
 
-def _intersect(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
+def intersect(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
+    """Return the overlap of two sorted, disjoint interval lists."""
     result: list[Interval] = []
     i = j = 0
     while i < len(a) and j < len(b):
@@ -92,9 +93,9 @@ def coverage_gaps(
             raise ScheduleError(str(exc)) from exc
         need = open_intervals(required, tz, start, end)
     if within is not None:
-        need = _intersect(need, _normalise(within))
+        need = intersect(need, _normalise(within))
     free = _uncovered(shifts_between(schedule, start, end), start, end)
-    return [Gap(lo, hi) for lo, hi in _intersect(need, free)]
+    return [Gap(lo, hi) for lo, hi in intersect(need, free)]
 
 
 def upcoming_gaps(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from oncall.coverage import Gap
+from oncall.coverage import Gap, intersect
 from oncall.rotation import utc_range
 from oncall.schedule import Interval, Schedule, shifts_between
 from voiceline.hours import Hours, open_intervals
@@ -52,20 +52,6 @@ def _union(spans: Sequence[Interval]) -> list[Interval]:
     return merged
 
 
-def _intersect(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
-    result: list[Interval] = []
-    i = j = 0
-    while i < len(a) and j < len(b):
-        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
-        if lo < hi:
-            result.append((lo, hi))
-        if a[i][1] <= b[j][1]:
-            i += 1
-        else:
-            j += 1
-    return result
-
-
 def _nobody(target: StepTarget, start: datetime, end: datetime) -> list[Interval]:
     """Return where ``target`` reaches nobody inside [start, end)."""
     if target.reach == "always":
@@ -93,7 +79,7 @@ def _needed(target: StepTarget, start: datetime, end: datetime) -> list[Interval
 def _nobody_in_all(targets: Sequence[StepTarget], start: datetime, end: datetime) -> list[Interval]:
     free: list[Interval] = [(start, end)] if start < end else []
     for target in targets:
-        free = _intersect(free, _nobody(target, start, end))
+        free = intersect(free, _nobody(target, start, end))
     return free
 
 
@@ -103,7 +89,7 @@ def step_gaps(targets: Sequence[StepTarget], start: datetime, end: datetime) -> 
     if not targets:
         return [Gap(start, end)] if start < end else []
     need = _union([span for t in targets for span in _needed(t, start, end)])
-    return [Gap(lo, hi) for lo, hi in _intersect(need, _nobody_in_all(targets, start, end))]
+    return [Gap(lo, hi) for lo, hi in intersect(need, _nobody_in_all(targets, start, end))]
 
 
 def unreached(steps: Sequence[Sequence[StepTarget]], start: datetime, end: datetime) -> list[Gap]:
@@ -111,5 +97,5 @@ def unreached(steps: Sequence[Sequence[StepTarget]], start: datetime, end: datet
     start, end = utc_range(start, end)
     free: list[Interval] = [(start, end)] if start < end else []
     for targets in steps:
-        free = _intersect(free, _nobody_in_all(targets, start, end))
+        free = intersect(free, _nobody_in_all(targets, start, end))
     return [Gap(lo, hi) for lo, hi in free]

@@ -88,6 +88,18 @@ def run_for_caller(
     return twiml(reply.twiml)
 
 
+def _goodbye(prompt: str) -> Callable[[], VoiceResponse]:
+    """Return a fallback that says ``prompt`` and hangs up (the message is already taken)."""
+
+    def fallback() -> VoiceResponse:
+        response = VoiceResponse()
+        response.say(Prompts().text(prompt))
+        response.hangup()
+        return response
+
+    return fallback
+
+
 def _fallback() -> VoiceResponse:
     return line.fallback_twiml(url_builder(current_app._get_current_object()))  # type: ignore[attr-defined]
 
@@ -113,20 +125,13 @@ def menu() -> Response:
 @bp.post("/voice/recorded")
 def recorded() -> Response:
     """The caller finished their message."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    url_for = url_builder(app)
+    url_for = url_builder(current_app._get_current_object())  # type: ignore[attr-defined]
     priority = request.args.get("priority", "fallback")
     incident_id = _optional_int("incident")
 
-    def thanks() -> VoiceResponse:
-        response = VoiceResponse()
-        response.say(Prompts().text("thanks_unknown"))
-        response.hangup()
-        return response
-
     return run_for_caller(
         lambda s, f, now: line.recorded(s, f, now, url_for, priority, incident_id),
-        thanks,
+        _goodbye("thanks_unknown"),
         "message",
         priority=priority,
         incident=incident_id,
@@ -140,15 +145,9 @@ def no_message() -> Response:
     priority = request.args.get("priority", "fallback")
     incident_id = _optional_int("incident")
 
-    def goodbye() -> VoiceResponse:
-        response = VoiceResponse()
-        response.say(Prompts().text("no_message"))
-        response.hangup()
-        return response
-
     return run_for_caller(
         lambda s, f, now: line.no_message(s, f, now, url_for, priority, incident_id),
-        goodbye,
+        _goodbye("no_message"),
         "message",
         priority=priority,
         incident=incident_id,

@@ -69,9 +69,10 @@ def open_page(session: Session, incident_id: int, key: str, now: datetime) -> Pa
 
 def is_duplicate(session: Session, key: str, now: datetime) -> bool:
     """Return True if this report was handled before; remember it otherwise."""
+    key = key[:200]  # the column's width; look up exactly what is stored
     if session.get(WebhookReceipt, key) is not None:
         return True
-    session.add(WebhookReceipt(key=key[:200], received_at=now))
+    session.add(WebhookReceipt(key=key, received_at=now))
     session.flush()
     return False
 

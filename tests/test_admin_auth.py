@@ -103,12 +103,25 @@ def test_login_takes_the_admin_where_they_were_going(client: FlaskClient, admin:
 
 
 @pytest.mark.parametrize(
-    "target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "admin"]
+    "target",
+    [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+        "admin",
+        "/\t/evil.example",  # redirect() drops the tab: //evil.example
+        "/\n/evil.example",
+        "/ /evil.example",
+    ],
 )
 def test_login_never_redirects_off_site(client: FlaskClient, admin: str, target: str) -> None:
     response = log_in(client, next_url=target)
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/"
+    # an admin already logged in is not sent off-site either
+    again = client.get("/admin/login", query_string={"next": target})
+    assert again.status_code == 302
+    assert again.headers["Location"] == "/admin/"
 
 
 def test_a_wrong_password_is_refused_and_audited(

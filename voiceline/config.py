@@ -28,16 +28,16 @@ class ConfigError(Exception):
 class Settings:
     """Validated settings for one process."""
 
-    database_url: str
-    secret_key: str
-    public_url: str
+    database_url: str = field(repr=False)  # may carry a password
+    secret_key: str = field(repr=False)
+    public_url: str = ""
     twilio_account_sid: str | None = None
-    twilio_auth_token: str | None = None
-    twilio_secondary_auth_token: str | None = None
+    twilio_auth_token: str | None = field(default=None, repr=False)
+    twilio_secondary_auth_token: str | None = field(default=None, repr=False)
     twilio_api_base_url: str = DEFAULT_TWILIO_API_BASE_URL
     twilio_from_number: str | None = None
     spool_dir: str = "instance/spool"
-    smtp_url: str | None = None
+    smtp_url: str | None = field(default=None, repr=False)
     report_from: str | None = None
     testing: bool = False
     extra: Mapping[str, object] = field(default_factory=dict)

@@ -169,7 +169,8 @@ class TwilioTelephony:
 
     def fetch_recording(self, url: str) -> tuple[bytes, str]:
         """Fetch a recording's audio with the account's credentials."""
-        if urlsplit(url).netloc != urlsplit(self.api_base_url).netloc:
+        wanted, base = urlsplit(url), urlsplit(self.api_base_url)
+        if (wanted.scheme, wanted.netloc) != (base.scheme, base.netloc):
             raise TelephonyError(
                 f"refusing to send credentials to {urlsplit(url).netloc}",
                 code=None,

@@ -100,9 +100,12 @@ def is_logged_in() -> bool:
 def _safe_next(target: str | None) -> str:
     """Return ``target`` when it is a path on this site, else the admin home."""
     default = url_for("admin.home") if "admin.home" in current_app.view_functions else "/admin/"
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+    # Browsers and redirect() drop control characters and read "\\" as "/", so refuse
+    # them all, then require a plain path: no scheme, no host, not protocol-relative.
+    if not target or any(ord(ch) < 0x21 or ch in "\\\x7f" for ch in target):
         return default
-    if any(ch in target for ch in "\r\n\\"):
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     return target
 

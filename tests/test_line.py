@@ -409,3 +409,29 @@ def test_a_call_whose_end_was_never_reported_is_swept_into_a_missed_call(line, c
     [incident] = incidents(line)
     assert incident.id == incident_id
     assert incident.summary.startswith("Missed emergency call from Pat Jones")
+
+
+def test_an_open_next_business_day_message_does_not_block_the_emergency_menu(line, caller, clock):
+    first = caller(PAT)
+    first.dial()
+    first.press("2")
+    first.leave_message()
+    clock.advance(timedelta(minutes=60))
+    colleague = caller(ROBIN)
+    menu = colleague.dial()
+    assert menu.has("Gather") and "If your business is down" in menu.says()
+    colleague.press("1")
+    colleague.leave_message()
+    standard, emergency = incidents(line)
+    assert (standard.priority, emergency.priority) == ("standard", "emergency")
+    assert emergency.next_due_at is not None  # the emergency is paged
+
+
+def test_a_repeat_call_after_a_missed_emergency_says_the_call_was_logged(line, caller, clock):
+    first = caller(PAT)
+    first.dial()
+    first.hang_up()  # a missed emergency, paged
+    clock.advance(timedelta(minutes=5))
+    status = caller(PAT).dial()
+    assert "We logged your earlier call 5 minutes ago" in status.says()
+    assert "We received your message" not in status.says()

@@ -180,7 +180,9 @@ def answer(session: Session, form: Form, now: datetime, url_for: UrlFor) -> Repl
     response = VoiceResponse()
 
     existing = open_incident_of(session, view.caller, now)
-    if existing is not None:
+    # Only an emergency that is being paged turns a new call into an update: a caller with
+    # a next-business-day message open must still reach the menu if the business is down.
+    if existing is not None and existing.priority in PAGED_PRIORITIES:
         call = _ensure_call(session, form, view, "repeat")
         call.incident_id = existing.id
         log_event(
@@ -292,7 +294,8 @@ def _say_status(
 ) -> None:
     minutes = int((view.now - incident.opened_at).total_seconds() // 60)
     ago = "just now" if minutes < 1 else f"{minutes} minute{'s' if minutes != 1 else ''} ago"
-    view.say(response, "repeat_received", ago=ago)
+    missed = incident.summary.startswith("Missed ")
+    view.say(response, "repeat_logged" if missed else "repeat_received", ago=ago)
     if incident.callback_at is not None:
         view.say(response, "repeat_called_back")
     elif incident.acknowledged_by_id is not None:

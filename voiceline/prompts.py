@@ -65,6 +65,7 @@ DEFAULTS: dict[str, str] = {
     "desk_connect": "Connecting you to the support desk.",
     "desk_missed": "The support desk could not take your call just now.",
     "repeat_received": "We received your message {ago}.",
+    "repeat_logged": "We logged your earlier call {ago}.",
     "repeat_paged": "The on-call analyst has been alerted and will call you back within {target}.",
     "repeat_acknowledged": "{analyst} has your message and will call you back shortly.",
     "repeat_called_back": "Our records show an analyst has already called you back.",

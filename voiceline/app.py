@@ -71,6 +71,11 @@ def create_app(
         )
     else:
         log.info("telephony: %s at %s", backend, settings.twilio_api_base_url)
+    if not settings.testing:
+        from voiceline.recovery import start_replaying
+        from voiceline.spool import Spool
+
+        start_replaying(database, Spool(settings.spool_dir), app.extensions["voiceline.clock"])
     return app
 
 

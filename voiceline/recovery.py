@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from voiceline import line
 from voiceline.clock import Clock
@@ -43,6 +48,28 @@ def replay_entry(database: Database, entry: dict[str, Any], now: datetime) -> li
     return []
 
 
+def is_database_away(exc: Exception) -> bool:
+    """Return True for failures that mean "try again later": the database is unreachable."""
+    return isinstance(exc, OperationalError | InterfaceError | PoolTimeout)
+
+
+def start_replaying(database: Database, spool: Spool, clock: Clock, every: float = 30) -> None:
+    """Replay the spool from a daemon thread of this process every ``every`` seconds.
+
+    The web process runs this too, so a spool on a disk only it can see is not stranded.
+    """
+
+    def loop() -> None:
+        while True:
+            time.sleep(every)
+            try:
+                replay_spool(database, spool, clock)
+            except Exception:
+                log.warning("spool replay failed; will retry in %ss", every, exc_info=True)
+
+    threading.Thread(target=loop, name="spool-replay", daemon=True).start()
+
+
 def replay_spool(database: Database, spool: Spool, clock: Clock) -> list[int]:
     """Replay every pending spool entry; return incidents now due for paging."""
     to_page: list[int] = []
@@ -50,7 +77,7 @@ def replay_spool(database: Database, spool: Spool, clock: Clock) -> list[int]:
     def handle(entry: dict[str, Any]) -> None:
         to_page.extend(replay_entry(database, entry, clock.now()))
 
-    count = spool.replay(handle)
+    count = spool.replay(handle, is_database_away)
     if count:
         log.warning("recovered %d spooled call event(s) into the database", count)
     return to_page

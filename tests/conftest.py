@@ -29,6 +29,7 @@ from voiceline.clock import ManualClock
 from voiceline.db import Database
 from voiceline.migrate import upgrade
 from voiceline.models import Base
+from voiceline.spool import Spool
 
 TEST_ACCOUNT_SID = "AC" + "0" * 31 + "1"
 TEST_AUTH_TOKEN = "made-up-auth-token-for-tests"
@@ -41,6 +42,24 @@ EXAMPLE_DIRECTORY = Path(__file__).resolve().parent.parent / "examples" / "direc
 def postgres_url() -> str | None:
     """Return the PostgreSQL URL the suite should use, or None for SQLite."""
     return os.environ.get("VOICELINE_TEST_DATABASE_URL") or None
+
+
+# In CI the browser and contract tests must run: a missing browser or Prism is an
+# install step that failed, not a reason to pass.
+MUST_RUN_IN_CI = ("browser", "contract")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    if (
+        os.environ.get("CI")
+        and report.skipped
+        and any(item.get_closest_marker(name) for name in MUST_RUN_IN_CI)
+    ):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where it must run: {report.longrepr}"
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -139,6 +158,10 @@ def app(
     yield app
     # Paging goes on after a request is answered; let it finish before the database goes.
     settle(app)
+    # The caller's fallback answers 200 whatever broke: a test whose request quietly took
+    # it (and spooled the call) would pass for the wrong reason.
+    spooled = Spool(tmp_path / "spool").pending_files()
+    assert not spooled, f"a request fell back to the spool: {[p.read_text() for p in spooled]}"
 
 
 @pytest.fixture

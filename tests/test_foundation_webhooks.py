@@ -42,8 +42,16 @@ def test_signed_call_gets_twiml(client: FlaskClient) -> None:
     assert ET.fromstring(response.data).tag == "Response"
 
 
-def test_unsigned_call_is_refused(client: FlaskClient) -> None:
-    assert client.post("/twilio/voice", data=CALL).status_code == 403
+def test_every_twilio_route_refuses_unsigned_requests(app, client: FlaskClient) -> None:
+    rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/twilio/")]
+    assert len(rules) >= 10
+    for rule in rules:
+        path = rule.rule.replace("<int:", "<").replace("<path:", "<")
+        for name in rule.arguments:
+            path = path.replace(f"<{name}>", "1")
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            response = client.open(path, method=method, data=CALL)
+            assert response.status_code == 403, f"{method} {path}"
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,10 @@ def _database(settings: Settings) -> Database:
     return Database(settings.database_url)
 
 
+# The path without the query string: signed recording links carry their token there.
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)s'
+
+
 @click.group()
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 def main(verbose: bool) -> None:
@@ -114,7 +118,7 @@ def serve(bind: str, workers: int) -> None:
     _settings()  # fail here, in one line, rather than inside gunicorn
     args = [sys.executable, "-m", "gunicorn", "voiceline.wsgi:app", "--bind", bind]
     args += ["--workers", str(workers)]
-    args += ["--timeout", "30", "--access-logfile", "-"]
+    args += ["--timeout", "30", "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT]
     os.execvp(args[0], args)
 
 

@@ -185,10 +185,23 @@ def test_business_hours_put_the_caller_through_to_the_desk(line, caller, clock) 
     assert "Connecting you to the support desk" in twiml.says()
     dial = twiml.one("Dial")
     assert dial.find("Number").text == "+15035550199"
-    # nobody answers: voicemail for a standard callback
+    # nobody answers: a 24x7-covered customer still gets the emergency menu
     missed = call.post("/twilio/voice/desk", DialCallStatus="no-answer")
     assert "could not take your call" in missed.says()
-    assert missed.has("Record")
+    assert "If your business is down" in missed.says()
+    call.press("1")
+    call.leave_message()
+    [incident] = incidents(line)
+    assert incident.priority == "emergency"
+
+
+def test_a_busy_desk_takes_a_message_for_a_plan_without_cover(line, caller, clock) -> None:
+    clock.set(datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("America/New_York")))
+    call = caller(LEE)  # Pro: business hours only
+    assert call.dial().has("Dial")
+    missed = call.post("/twilio/voice/desk", DialCallStatus="no-answer")
+    assert "could not take your call" in missed.says()
+    assert missed.has("Record") and not missed.has("Gather")
     call.leave_message()
     [incident] = incidents(line)
     assert incident.priority == "standard"

@@ -31,6 +31,7 @@ from voiceline.customers import (
 )
 from voiceline.entitlement import Route, decide, next_business_day_phrase
 from voiceline.handover import mark_for_paging
+from voiceline.hours import is_open_at
 from voiceline.incidents import (
     PAGED_PRIORITIES,
     attach_recording,
@@ -496,7 +497,7 @@ def no_message(
 
 
 def desk_result(session: Session, form: Form, now: datetime, url_for: UrlFor) -> Reply:
-    """The desk answered (done) or did not (take a message for the next business hours)."""
+    """The desk answered (done) or did not (the emergency menu if covered, else a message)."""
     response = VoiceResponse()
     call = session.scalars(select(Call).filter_by(call_sid=form.get("CallSid", ""))).one_or_none()
     if call is not None:
@@ -506,13 +507,25 @@ def desk_result(session: Session, form: Form, now: datetime, url_for: UrlFor) ->
         return Reply(response)
     view = view_of(session, caller_e164(form.get("From"), default_region=_region(form)), now)
     view.say(response, "desk_missed")
-    if view.caller.is_authorized:
+    customer = view.caller.customer
+    if view.caller.is_authorized and customer is not None and _is_covered_now(view):
+        # A plan that covers this hour still gets its emergency path when the desk is busy.
+        _menu(response, view, url_for, Route.EMERGENCY_MENU, attempt=1)
+    elif view.caller.is_authorized:
         view.say(response, "record_standard")
         record_message(response, view, url_for, "standard")
     else:
         view.say(response, "record_unknown")
         record_message(response, view, url_for, "unverified")
     return Reply(response)
+
+
+def _is_covered_now(view: CallView) -> bool:
+    assert view.caller.customer is not None
+    terms = plan_terms_for(view.caller.customer.plan)
+    return terms.after_hours_cover and is_open_at(
+        terms.effective_cover_hours, view.calendar.tz, view.now
+    )
 
 
 def call_status(session: Session, form: Form, now: datetime) -> list[int]:

@@ -398,7 +398,7 @@ def take_message(
             actor=number,
             rate=view.caller.customer.plan.billable_rate if view.caller.customer else None,
         )
-    if created and _is_paged(session, priority, view):
+    if created and _is_paged(priority, view):
         mark_for_paging(session, incident, now)
         to_page.append(incident.id)
     return incident, to_page, view
@@ -410,7 +410,7 @@ def _message_summary(missed_summary: str) -> str:
     return f"{kind.capitalize()} message from {rest}"
 
 
-def _is_paged(session: Session, priority: str, view: CallView) -> bool:
+def _is_paged(priority: str, view: CallView) -> bool:
     if priority in PAGED_PRIORITIES:
         return True
     return priority == "unverified" and bool(view.service.get("page_unverified", False))

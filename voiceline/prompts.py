@@ -9,7 +9,6 @@ rather than failing a caller.
 from __future__ import annotations
 
 import logging
-import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,11 +77,6 @@ DEFAULTS: dict[str, str] = {
 }
 
 
-class _Defaulting(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        raise KeyError(key)
-
-
 @dataclass(frozen=True)
 class Prompts:
     """The wording and voice for one call."""
@@ -95,10 +89,10 @@ class Prompts:
         """Return prompt ``key`` with placeholders filled in."""
         template = self.overrides.get(key) or DEFAULTS[key]
         try:
-            return string.Formatter().vformat(template, (), _Defaulting(values))
+            return template.format(**values)
         except (KeyError, ValueError, IndexError):
             log.warning("prompt %s has a placeholder we cannot fill; using the default", key)
-            return string.Formatter().vformat(DEFAULTS[key], (), _Defaulting(values))
+            return DEFAULTS[key].format(**values)
 
     def say_kwargs(self) -> dict[str, str]:
         """Return the voice and language attributes for ``<Say>``."""

@@ -80,11 +80,20 @@ def page_keys(incident_id: int, page_key: str) -> Response:
 @bp.post("/page/<int:incident_id>/<page_key>/bridge")
 def page_bridge(incident_id: int, page_key: str) -> Response:
     """The bridge to the caller ended (or never connected)."""
-    return _twiml(
-        voice_pages.bridge_finished(
-            paging_for(_app()), incident_id, page_key, request.form.to_dict()
+    app = _app()
+    try:
+        return _twiml(
+            voice_pages.bridge_finished(
+                paging_for(app), incident_id, page_key, request.form.to_dict()
+            )
         )
-    )
+    except Exception:
+        # The bridge is over either way; end the analyst's call cleanly, not with
+        # Twilio's application error. The callback itself is kept by the bridge status.
+        log.exception("bridge end for incident %s failed", incident_id)
+        response = VoiceResponse()
+        response.hangup()
+        return _twiml(response)
 
 
 @bp.post("/page/<int:incident_id>/<page_key>/amd")

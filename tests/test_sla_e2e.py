@@ -136,11 +136,13 @@ def test_called_back_at_31_minutes_is_breached_with_the_credit(
 
 
 def test_a_business_hours_message_left_friday_1600_is_due_monday_1130(desk, client, clock) -> None:
-    # Friday 20 November 16:00 in Oregon: the desk rings, nobody answers, voicemail.
+    # Friday 20 November 16:00 in Oregon: the desk rings, nobody answers; Diamond's
+    # 24x7 cover offers the emergency menu, and Pat chooses a standard message (2).
     clock.set(datetime(2026, 11, 20, 16, 0, tzinfo=LA))
     call = CallDriver(client, PAT)
     assert call.dial().has("Dial")
-    assert call.post("/twilio/voice/desk", DialCallStatus="no-answer").has("Record")
+    assert call.post("/twilio/voice/desk", DialCallStatus="no-answer").has("Gather")
+    assert call.press("2").has("Record")
     call.leave_message()
     incident = only_incident(desk)
     assert incident.priority == "standard"

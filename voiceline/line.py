@@ -416,6 +416,11 @@ def _is_paged(priority: str, view: CallView) -> bool:
     return priority == "unverified" and bool(view.service.get("page_unverified", False))
 
 
+def without_recording(form: Form) -> dict[str, str]:
+    """Return the call's parameters minus the recording: what a missed call leaves."""
+    return {k: v for k, v in form.items() if k not in ("RecordingSid", "RecordingUrl")}
+
+
 def _int(value: str | None) -> int | None:
     try:
         return int(value) if value not in (None, "") else None
@@ -468,7 +473,7 @@ def recording_status(
         _, to_page, _ = take_message(session, form, now, priority, incident_id)
         return to_page
     if status == "absent" and priority != "addendum":
-        data = {k: v for k, v in form.items() if k not in ("RecordingSid", "RecordingUrl")}
+        data = without_recording(form)
         _, to_page, _ = take_message(session, data, now, priority, incident_id)
         return to_page
     return []
@@ -489,7 +494,7 @@ def no_message(
         view.say(response, "thanks_addendum")
         response.hangup()
         return Reply(response)
-    data = {k: v for k, v in form.items() if k not in ("RecordingSid", "RecordingUrl")}
+    data = without_recording(form)
     _, to_page, view = take_message(session, data, now, priority, incident_id)
     view.say(response, "no_message")
     response.hangup()
@@ -552,7 +557,7 @@ def call_status(session: Session, form: Form, now: datetime) -> list[int]:
         priority = "unverified"
     else:
         priority = "standard"
-    data = {k: v for k, v in form.items() if k not in ("RecordingSid", "RecordingUrl")}
+    data = without_recording(form)
     if not data.get("From") and call.from_number:
         data["From"] = call.from_number
     _, to_page, _ = take_message(session, data, now, priority, None)

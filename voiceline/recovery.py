@@ -31,7 +31,7 @@ def replay_entry(database: Database, entry: dict[str, Any], now: datetime) -> li
         if kind == "call":
             # The caller got the fallback recorder; if no message ever arrives, the call
             # itself must still leave a record someone will call back on.
-            missed = {k: v for k, v in form.items() if k not in ("RecordingSid", "RecordingUrl")}
+            missed = line.without_recording(form)
             _, to_page, _ = line.take_message(session, missed, now, "fallback", None, at)
             return to_page
         if kind == "message":

@@ -25,7 +25,7 @@ from voiceline.db import get_database
 from voiceline.handover import hand_over
 from voiceline.prompts import Prompts
 from voiceline.spool import Spool
-from voiceline.urls import url_builder
+from voiceline.urls import UrlFor, url_builder
 from webhooks import bp
 
 log = logging.getLogger(__name__)
@@ -122,36 +122,33 @@ def menu() -> Response:
     )
 
 
-@bp.post("/voice/recorded")
-def recorded() -> Response:
-    """The caller finished their message."""
+def _after_record(
+    step: Callable[[Session, dict[str, str], datetime, UrlFor, str, int | None], line.Reply],
+    goodbye_prompt: str,
+) -> Response:
+    """Run a step that follows <Record>; its fallback thanks the caller and hangs up."""
     url_for = url_builder(current_app._get_current_object())  # type: ignore[attr-defined]
     priority = request.args.get("priority", "fallback")
     incident_id = _optional_int("incident")
-
     return run_for_caller(
-        lambda s, f, now: line.recorded(s, f, now, url_for, priority, incident_id),
-        _goodbye("thanks_unknown"),
+        lambda s, f, now: step(s, f, now, url_for, priority, incident_id),
+        _goodbye(goodbye_prompt),
         "message",
         priority=priority,
         incident=incident_id,
     )
+
+
+@bp.post("/voice/recorded")
+def recorded() -> Response:
+    """The caller finished their message."""
+    return _after_record(line.recorded, "thanks_unknown")
 
 
 @bp.post("/voice/no-message")
 def no_message() -> Response:
     """The recording was empty; the call still leaves a record."""
-    url_for = url_builder(current_app._get_current_object())  # type: ignore[attr-defined]
-    priority = request.args.get("priority", "fallback")
-    incident_id = _optional_int("incident")
-
-    return run_for_caller(
-        lambda s, f, now: line.no_message(s, f, now, url_for, priority, incident_id),
-        _goodbye("no_message"),
-        "message",
-        priority=priority,
-        incident=incident_id,
-    )
+    return _after_record(line.no_message, "no_message")
 
 
 @bp.post("/voice/desk")

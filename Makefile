@@ -15,16 +15,23 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Prism (pinned in package-lock.json) for the contract test; where npm is missing the
+# test says it was skipped and why.
+node_modules/.installed: package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch $@; \
+	else echo "npm not found: the Prism contract test will be skipped"; fi
+
 ## run: install, migrate, load the example directory if empty, start web + worker + simulator
 run: $(STAMP)
 	$(BIN)/voiceline demo
 
 ## test: lint, type-check and run the whole suite (SQLite)
-test: $(STAMP) lint typecheck
+test: $(STAMP) node_modules/.installed lint typecheck
 	$(BIN)/python -m pytest
 
 ## test-postgres: the same suite on the PostgreSQL server in VOICELINE_TEST_DATABASE_URL
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) node_modules/.installed
 	VOICELINE_TEST_DATABASE_URL=$${VOICELINE_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest
 
 ## bench: the benchmarks, measured (make test only runs each once to check it works)

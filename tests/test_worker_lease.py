@@ -24,28 +24,33 @@ def worker_env(database_url: str, tmp_path: Path) -> dict[str, str]:
 
 
 def start_worker(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    # Output goes to a file, not a pipe: a pipe nobody drains can fill and block the
+    # worker's logging, and then its shutdown.
+    log_file = open(cwd / f"worker-{time.monotonic_ns()}.log", "w+")  # noqa: SIM115
+    proc = subprocess.Popen(
         [sys.executable, "-m", "voiceline.cli", "worker"],
         env=env,
         cwd=cwd,
-        stdout=subprocess.PIPE,
+        stdout=log_file,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    proc.log_path = Path(log_file.name)  # type: ignore[attr-defined]
+    return proc
 
 
 def wait_for_line(proc: subprocess.Popen[str], needle: str, seconds: float = 20) -> str:
     deadline = time.monotonic() + seconds
-    seen = []
-    assert proc.stdout is not None
+    path: Path = proc.log_path  # type: ignore[attr-defined]
     while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line and proc.poll() is not None:
+        text = path.read_text()
+        for line in text.splitlines():
+            if needle in line:
+                return line
+        if proc.poll() is not None:
             break
-        seen.append(line)
-        if needle in line:
-            return line
-    raise AssertionError(f"{needle!r} not seen; output was:\n{''.join(seen)}")
+        time.sleep(0.1)
+    raise AssertionError(f"{needle!r} not seen; output was:\n{path.read_text()}")
 
 
 def test_a_second_worker_on_sqlite_refuses_to_start(database_url, tmp_path) -> None:
@@ -68,7 +73,7 @@ def test_a_second_worker_on_sqlite_refuses_to_start(database_url, tmp_path) -> N
         assert "SQLite supports one worker" in second.stderr + second.stdout
     finally:
         first.send_signal(signal.SIGTERM)
-        first.wait(timeout=20)
+        first.wait(timeout=40)
     assert first.returncode == 0
     # after a clean stop the lease is released and a new worker may start
     third = start_worker(env, tmp_path)
@@ -76,4 +81,4 @@ def test_a_second_worker_on_sqlite_refuses_to_start(database_url, tmp_path) -> N
         wait_for_line(third, "started")
     finally:
         third.send_signal(signal.SIGTERM)
-        third.wait(timeout=20)
+        third.wait(timeout=40)

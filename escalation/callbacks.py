@@ -21,9 +21,11 @@ from sqlalchemy.orm import Session
 from escalation.dispatch import Paging, deliver, record_provider_sid
 from escalation.events import Event, PageDelivered, PageFailed, PageNoAnswer
 from escalation.failures import is_temporary_failure
+from escalation.models import Page, WebhookReceipt
 from escalation.runner import Outcome, feed, lock_incident
-from voiceline.incidents import log_event
-from voiceline.models import Analyst, Incident, Page, WebhookReceipt
+from oncall.models import Analyst
+from voiceline.incidents.models import Incident
+from voiceline.line.incidents import log_event
 
 Form = Mapping[str, str]
 

@@ -44,13 +44,14 @@ from sqlalchemy import select, update
 
 from escalation.events import Event, PageFailed
 from escalation.failures import is_temporary_failure
+from escalation.models import Page
 from escalation.runner import Outcome, feed, lock_incident, on_sqlite, start, subject_of
 from escalation.state import state_from_dict
 from escalation.texts import purpose_of, sms_body
 from voiceline.clock import Clock
 from voiceline.db import Database
-from voiceline.incidents import log_event
-from voiceline.models import Incident, Page
+from voiceline.incidents.models import Incident
+from voiceline.line.incidents import log_event
 from voiceline.telephony import OutboundCall, Telephony, TelephonyError
 from voiceline.urls import UrlFor
 

@@ -24,9 +24,10 @@ from escalation.dispatch import (
     send_due_pages,
 )
 from escalation.events import PageFailed, TimerFired
+from escalation.models import Page
 from escalation.runner import Outcome, feed, lock_incident, on_sqlite, start
-from voiceline.incidents import log_event
-from voiceline.models import Incident, Page
+from voiceline.incidents.models import Incident
+from voiceline.line.incidents import log_event
 
 log = logging.getLogger(__name__)
 

@@ -21,12 +21,14 @@ from sqlalchemy.orm import Session
 
 from escalation.dispatch import Paging, deliver
 from escalation.events import Acknowledged, CallbackLogged, Declined, Event, OptedOut
+from escalation.models import Page, SmsReplyLog
 from escalation.runner import Outcome, feed, lock_incident, notify_admins, subject_of
 from escalation.sms_commands import Command, help_text, parse_reply, should_send_help
 from escalation.state import EscalationState, state_from_dict
 from escalation.texts import ack_reply, callback_reply, closed_reply, escalate_reply, taken_reply
-from voiceline.incidents import OPEN_STATUSES, log_event
-from voiceline.models import Analyst, ContactMethod, Incident, Page, SmsReplyLog
+from oncall.models import Analyst, ContactMethod
+from voiceline.incidents.models import Incident
+from voiceline.line.incidents import OPEN_STATUSES, log_event
 
 NOT_PAGED = "This phone was not paged for that incident. " + help_text()
 

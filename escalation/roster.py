@@ -24,13 +24,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from escalation.policy import Policy, Target, policy_targets
 from escalation.state import Recipient
+from oncall.models import Analyst, RotationMember
+from oncall.models import Override as OverrideRow
+from oncall.models import Rotation as RotationRow
 from oncall.rotation import OnCallError
 from oncall.schedule import who_is_on_call
 from oncall.store import schedule_for
 from voiceline.hours import HoursError
-from voiceline.models import Analyst, RotationMember
-from voiceline.models import Override as OverrideRow
-from voiceline.models import Rotation as RotationRow
 
 
 @dataclass

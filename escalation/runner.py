@@ -41,6 +41,7 @@ from escalation.events import (
     OptedOut,
     Resolved,
 )
+from escalation.models import Acknowledgement, EscalationPolicy, Page
 from escalation.policy import parse_delay, policy_from_dict, policy_to_dict
 from escalation.roster import resolve_policy
 from escalation.state import (
@@ -52,18 +53,12 @@ from escalation.state import (
 )
 from escalation.texts import Subject
 from escalation.throttle import SMS_LIMITS, VOICE_LIMITS, decide
-from voiceline.customers import service_settings
-from voiceline.incidents import log_event
-from voiceline.models import (
-    Acknowledgement,
-    AdminNotice,
-    Analyst,
-    EscalationPolicy,
-    Incident,
-    Page,
-    Recording,
-)
-from voiceline.sla import SlaError, stop_callback
+from oncall.models import Analyst
+from voiceline.admin.models import AdminNotice
+from voiceline.customers.services import service_settings
+from voiceline.incidents.models import Incident, Recording
+from voiceline.line.incidents import log_event
+from voiceline.sla.clocks import SlaError, stop_callback
 
 log = logging.getLogger(__name__)
 

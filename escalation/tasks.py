@@ -7,21 +7,21 @@ escalation fires within milliseconds of its time rather than up to a second late
 Timers live in the database (``Incident.next_due_at``, queued ``Page.sent_at``), so a
 restarted worker finds overdue work on its first tick and does it once.
 
-Importing this module registers the task with ``voiceline.worker``.
+The worker (``voiceline.worker``) asks ``worker_tasks`` for them; this module knows
+nothing of the worker, only the services every process has.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from escalation.dispatch import Paging
 from escalation.due import next_wake, run_due
-from escalation.wiring import EXTENSION
-from voiceline.urls import url_builder
-from voiceline.worker import Task, Worker, register_tasks
+from voiceline.extensions import Services
 
 log = logging.getLogger(__name__)
 
@@ -29,29 +29,19 @@ TICK_SECONDS = 1.0
 _DUE_JOB = "escalation-due"
 
 
-def worker_paging(worker: Worker) -> Paging:
-    """Return the worker's Paging, built once: the app gives the callback URLs."""
-    paging = worker.extensions.get(EXTENSION)
-    if paging is None:
-        from voiceline.app import create_app, get_telephony
-
-        app = create_app(worker.settings, clock=worker.clock)
-        paging = Paging(
-            database=worker.database,
-            telephony=get_telephony(app),
-            clock=worker.clock,
-            url_for=url_builder(app),
-        )
-        worker.extensions[EXTENSION] = paging
-    assert isinstance(paging, Paging)
-    return paging
+def worker_paging(services: Services) -> Paging:
+    """Return a Paging for the worker: the same services as the web app, no Flask app."""
+    return Paging(
+        database=services.database,
+        telephony=services.telephony,
+        clock=services.clock,
+        url_for=services.callback_url,
+    )
 
 
-def tick(worker: Worker) -> None:
+def tick(paging: Paging, scheduler: Any | None) -> None:
     """Run what is due, then arm a one-off job at the exact next due time."""
-    paging = worker_paging(worker)
     run_due(paging)
-    scheduler: Any = worker.extensions.get("scheduler")
     if scheduler is None:
         return
     due = next_wake(paging)
@@ -66,7 +56,7 @@ def tick(worker: Worker) -> None:
             args=(_run_at_due_time, "date"),
             kwargs={
                 "run_date": due,
-                "args": [worker],
+                "args": [paging],
                 # One job per due time: a new time must not replace (and so skip behind)
                 # a run that is still going.
                 "id": f"{_DUE_JOB}@{due.isoformat()}",
@@ -78,18 +68,17 @@ def tick(worker: Worker) -> None:
         ).start()
 
 
-def _run_at_due_time(worker: Worker) -> None:
+def _run_at_due_time(paging: Paging) -> None:
     """Run what is due now (the date job)."""
     try:
-        run_due(worker_paging(worker))
+        run_due(paging)
     except Exception:
         log.exception("escalation run at the due time failed; the next tick retries")
 
 
-def worker_tasks(worker: Worker) -> list[Task]:
-    """Return the escalation's periodic task, ready to run on the worker's first tick."""
-    worker_paging(worker)  # build it now, so overdue work after a restart is not kept waiting
-    return [Task("escalation", TICK_SECONDS, tick)]
-
-
-register_tasks(worker_tasks)
+def worker_tasks(
+    services: Services, scheduler: Any | None
+) -> list[tuple[str, float, Callable[[], None]]]:
+    """Return the escalation's periodic task as (name, seconds, run)."""
+    paging = worker_paging(services)  # built now: overdue work after a restart is not kept waiting
+    return [("escalation", TICK_SECONDS, lambda: tick(paging, scheduler))]

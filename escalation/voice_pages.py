@@ -23,9 +23,9 @@ from escalation.events import Acknowledged, CallbackLogged, Declined, PageDelive
 from escalation.runner import Outcome, feed, subject_of
 from escalation.state import state_from_dict
 from escalation.texts import Subject, purpose_of, voice_intro, voice_menu, voicemail_message
-from voiceline.customers import service_settings
-from voiceline.incidents import log_event
-from voiceline.models import Recording
+from voiceline.customers.services import service_settings
+from voiceline.incidents.models import Recording
+from voiceline.line.incidents import log_event
 from voiceline.phones import spoken
 from voiceline.urls import UrlFor
 

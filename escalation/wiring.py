@@ -1,6 +1,6 @@
 """Plug paging into the web app: ``install`` from ``create_app``.
 
-The web app pages the moment the line commits an emergency (``voiceline.handover``
+The web app pages the moment the line commits an emergency (``voiceline.line.handover``
 calls ``begin`` right after the commit), and sends what Twilio callbacks and SMS replies
 cause in the background so webhooks answer at once. The worker side is
 ``escalation.tasks``.
@@ -19,24 +19,21 @@ from escalation.dispatch import Paging, begin, handle
 from escalation.events import CallbackLogged
 from escalation.state import state_from_dict
 from escalation.voice_pages import VoiceSetup
-from voiceline.db import get_database
-from voiceline.handover import register_callback_listener, register_pager
-from voiceline.media import recording_url
-from voiceline.models import Incident
-from voiceline.urls import url_builder
+from voiceline import extensions
+from voiceline.incidents.models import Incident
+from voiceline.line.handover import register_callback_listener, register_pager
+from voiceline.line.media import recording_url
 
 EXTENSION = "escalation.paging"
 
 
 def install(app: Flask) -> None:
     """Give the app its Paging and page every handed-over emergency at once."""
-    from voiceline.app import get_clock, get_telephony
-
     paging = Paging(
-        database=get_database(app),
-        telephony=get_telephony(app),
-        clock=get_clock(app),
-        url_for=url_builder(app),
+        database=extensions.database(app),
+        telephony=extensions.telephony(app),
+        clock=extensions.clock(app),
+        url_for=extensions.services(app).callback_url,
         executor=ThreadPoolExecutor(max_workers=4, thread_name_prefix="paging"),
     )
     app.extensions[EXTENSION] = paging
@@ -66,7 +63,7 @@ def paging_for(app: Flask) -> Paging:
 def voice_setup_for(app: Flask) -> VoiceSetup:
     """Return what voice-page TwiML needs from the app."""
     return VoiceSetup(
-        url_for=url_builder(app),
+        url_for=extensions.services(app).callback_url,
         recording_url=lambda recording_id: recording_url(app, recording_id),
         caller_id=app.config["VOICELINE"].twilio_from_number,
     )

@@ -16,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from oncall.edits import FormError, check_code, new_token
-from voiceline import audit
-from voiceline.models import Analyst, ContactMethod, ServiceSetting
+from oncall.models import Analyst, ContactMethod
+from voiceline.admin import audit
+from voiceline.customers.models import ServiceSetting
 from voiceline.phones import PhoneNumberError, to_e164
 
 MAX_NAME = 200

@@ -17,14 +17,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from oncall.models import Analyst, RotationMember
+from oncall.models import Override as OverrideRow
+from oncall.models import Rotation as RotationRow
 from oncall.rotation import OnCallError, Rotation, local_instant, parse_shift_length
 from oncall.schedule import Override, OverrideError, validate_override
 from oncall.store import describe, hours_of, schedule_for
-from voiceline import audit
+from voiceline.admin import audit
 from voiceline.hours import Hours, HoursError, format_hours, open_intervals, parse_hours, zone
-from voiceline.models import Analyst, RotationMember
-from voiceline.models import Override as OverrideRow
-from voiceline.models import Rotation as RotationRow
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_NOTE = 200

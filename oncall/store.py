@@ -20,12 +20,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from oncall.models import Analyst, RotationMember
+from oncall.models import Override as OverrideRow
+from oncall.models import Rotation as RotationRow
 from oncall.rotation import Rotation, RotationError, parse_shift_length
 from oncall.schedule import Layer, Override, Schedule, who_is_on_call
 from voiceline.hours import Hours, HoursError, parse_hours
-from voiceline.models import Analyst, RotationMember
-from voiceline.models import Override as OverrideRow
-from voiceline.models import Rotation as RotationRow
 
 Label = Callable[[Analyst], str]
 

@@ -15,10 +15,10 @@ from werkzeug.security import generate_password_hash
 from werkzeug.test import TestResponse
 
 from tests.conftest import EXAMPLE_DIRECTORY
+from voiceline.admin.models import AdminUser
 from voiceline.db import Database
-from voiceline.directory import load_directory
-from voiceline.directory_file import Node, read_directory_file
-from voiceline.models import AdminUser
+from voiceline.directory.checker import Node, read_directory_file
+from voiceline.directory.loader import load_directory
 
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "correct horse battery staple"

@@ -27,9 +27,9 @@ from simulator.rest import FakeTwilioApi
 from voiceline.app import create_app
 from voiceline.clock import ManualClock
 from voiceline.db import Database
+from voiceline.line.spool import Spool
 from voiceline.migrate import upgrade
-from voiceline.models import Base
-from voiceline.spool import Spool
+from voiceline.schema import metadata
 
 TEST_ACCOUNT_SID = "AC" + "0" * 31 + "1"
 TEST_AUTH_TOKEN = "made-up-auth-token-for-tests"
@@ -103,7 +103,7 @@ def database_url(_migrated_template: str, tmp_path: Path) -> Iterator[str]:
         return
     yield _migrated_template
     engine = create_engine(_migrated_template)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()

@@ -45,9 +45,9 @@ from simulator.engine import Simulator
 from simulator.webhooks import HttpTransport
 from voiceline.db import Database
 from voiceline.demo import Stack, web_command, worker_command
-from voiceline.directory import load_directory
-from voiceline.directory_file import read_directory_file
-from voiceline.models import Incident
+from voiceline.directory.checker import read_directory_file
+from voiceline.directory.loader import load_directory
+from voiceline.incidents.models import Incident
 
 T = TypeVar("T")
 

@@ -15,15 +15,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from escalation.models import Page
 from escalation.state import EscalationState, state_from_dict
 from simulator.resources import RecordedRequest
 from simulator.rest import FakeTwilioApi
 from tests.conftest import EXAMPLE_DIRECTORY
 from tests.line_helpers import CallDriver
-from voiceline.db import get_database
-from voiceline.directory import load_directory
-from voiceline.directory_file import read_directory_file, read_directory_text
-from voiceline.models import AdminNotice, Incident, IncidentEvent, Page
+from voiceline import extensions
+from voiceline.admin.models import AdminNotice
+from voiceline.directory.checker import read_directory_file, read_directory_text
+from voiceline.directory.loader import load_directory
+from voiceline.incidents.models import Incident, IncidentEvent
 
 PAT = "+15035550111"  # Acme Dental's authorized contact
 ALEX = "+15035550201"
@@ -38,14 +40,14 @@ T = TypeVar("T")
 
 def load_example(app: Flask) -> Flask:
     """Load the example directory into the app's database."""
-    with get_database(app).session() as session:
+    with extensions.database(app).session() as session:
         load_directory(session, read_directory_file(EXAMPLE_DIRECTORY))
     return app
 
 
 def load_text(app: Flask, text: str) -> Flask:
     """Load a directory given as YAML text."""
-    with get_database(app).session() as session:
+    with extensions.database(app).session() as session:
         load_directory(session, read_directory_text(text))
     return app
 
@@ -79,7 +81,7 @@ def wait_sent(api: FakeTwilioApi, kind: str, to: str, count: int = 1) -> list[Re
 
 def incident(app: Flask, incident_id: int = 1) -> Incident:
     """Return an incident row (detached)."""
-    with get_database(app).session() as session:
+    with extensions.database(app).session() as session:
         row = session.get(Incident, incident_id)
         assert row is not None
         return row
@@ -94,7 +96,7 @@ def state(app: Flask, incident_id: int = 1) -> EscalationState:
 
 def events(app: Flask, incident_id: int = 1) -> list[tuple[str, dict[str, Any]]]:
     """Return the incident's log as (kind, detail) pairs."""
-    with get_database(app).session() as session:
+    with extensions.database(app).session() as session:
         rows = session.scalars(
             select(IncidentEvent).filter_by(incident_id=incident_id).order_by(IncidentEvent.id)
         )
@@ -108,14 +110,14 @@ def kinds(app: Flask, incident_id: int = 1) -> list[str]:
 
 def pages(app: Flask, incident_id: int = 1) -> dict[str, Page]:
     """Return the incident's page rows by key."""
-    with get_database(app).session() as session:
+    with extensions.database(app).session() as session:
         rows = session.scalars(select(Page).filter_by(incident_id=incident_id))
         return {row.page_key: row for row in rows}
 
 
 def notices(app: Flask) -> list[str]:
     """Return the admin notices' messages."""
-    with get_database(app).session() as session:
+    with extensions.database(app).session() as session:
         return list(session.scalars(select(AdminNotice.message).order_by(AdminNotice.id)))
 
 
@@ -137,7 +139,7 @@ def quiet(app: Flask) -> None:
 
 def _has_started(app: Flask, incident_id: int) -> bool:
     """Return True once the incident's escalation started (or failed to)."""
-    with get_database(app).session() as session:
+    with extensions.database(app).session() as session:
         row = session.get(Incident, incident_id)
         return row is not None and (row.escalation_state is not None or row.next_due_at is None)
 
@@ -148,7 +150,7 @@ def emergency(client: FlaskClient, app: Flask, number: str = PAT) -> int:
     call.dial()
     call.press("1")
     call.leave_message()
-    with get_database(app).session() as session:
+    with extensions.database(app).session() as session:
         incident_id = session.scalar(select(Incident.id).order_by(Incident.id.desc()).limit(1))
     assert incident_id is not None
     settled(app, incident_id)

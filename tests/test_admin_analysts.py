@@ -6,6 +6,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from oncall.models import Analyst, ContactMethod
 from tests.admin_helpers import (
     create_admin,
     field_error,
@@ -14,8 +15,8 @@ from tests.admin_helpers import (
     post_form,
     text_of,
 )
+from voiceline.admin.models import AuditEntry
 from voiceline.db import Database
-from voiceline.models import Analyst, AuditEntry, ContactMethod
 
 
 @pytest.fixture

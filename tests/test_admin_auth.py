@@ -17,13 +17,12 @@ from tests.admin_helpers import (
     post_form,
     text_of,
 )
-from voiceline import audit
-from voiceline.accounts import set_admin_password
-from voiceline.admin import CONTENT_SECURITY_POLICY
+from voiceline.admin import CONTENT_SECURITY_POLICY, audit
+from voiceline.admin.accounts import set_admin_password
 from voiceline.admin.auth import MAX_FAILURES
+from voiceline.admin.models import AuditEntry
 from voiceline.clock import ManualClock
 from voiceline.db import Database
-from voiceline.models import AuditEntry
 
 
 @pytest.fixture

@@ -9,18 +9,19 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from escalation.coverage import coverage_warnings
+from escalation.models import EscalationPolicy
 from oncall.coverage import Gap
+from oncall.models import Rotation as RotationRow
+from oncall.models import RotationMember
 from oncall.reach import StepTarget, step_gaps, unreached
 from oncall.rotation import Rotation, parse_shift_length
 from oncall.schedule import Layer, Override, Schedule
 from oncall.timeline import COLUMNS_PER_DAY, timeline
 from tests.admin_helpers import create_admin, load_example_directory, log_in, text_of
-from voiceline.admin.coverage import coverage_warnings
 from voiceline.clock import ManualClock
 from voiceline.db import Database
 from voiceline.hours import Hours, parse_hours
-from voiceline.models import EscalationPolicy, RotationMember
-from voiceline.models import Rotation as RotationRow
 
 LA = "America/Los_Angeles"
 NIGHTS = parse_hours(["mon-fri 16:30-08:00", "sat-sun 00:00-24:00", "mon 00:00-08:00"])

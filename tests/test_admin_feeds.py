@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 from icalendar import Calendar
 from sqlalchemy import select
 
+from oncall.models import Analyst, Rotation
 from tests.admin_helpers import (
     create_admin,
     load_example_directory,
@@ -17,8 +18,8 @@ from tests.admin_helpers import (
     text_of,
 )
 from tests.conftest import PUBLIC_URL
+from voiceline.admin.models import AuditEntry
 from voiceline.db import Database
-from voiceline.models import Analyst, AuditEntry, Rotation
 
 
 @pytest.fixture

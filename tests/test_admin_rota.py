@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
+from oncall.models import Analyst, Override, Rotation
 from tests.admin_helpers import (
     create_admin,
     field_error,
@@ -18,8 +19,8 @@ from tests.admin_helpers import (
     post_form,
     text_of,
 )
+from voiceline.admin.models import AuditEntry
 from voiceline.db import Database
-from voiceline.models import Analyst, AuditEntry, Override, Rotation
 
 TIER1 = "/admin/rotations/tier1"
 

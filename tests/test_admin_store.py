@@ -10,12 +10,12 @@ from sqlalchemy import select
 from escalation.policy import Target
 from escalation.roster import resolve_targets
 from oncall import edits
+from oncall.models import Analyst, Rotation
 from oncall.rotation import RotationError
 from oncall.schedule import who_is_on_call
 from oncall.store import schedule_for, unique_name_label
 from tests.admin_helpers import load_example_directory
 from voiceline.db import Database
-from voiceline.models import Analyst, Rotation
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from voiceline.business_time import (
+from voiceline.customers.business_time import (
     SEARCH_HORIZON,
     BusinessCalendar,
     CalendarError,

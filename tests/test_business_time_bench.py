@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from voiceline.business_time import (
+from voiceline.customers.business_time import (
     BusinessCalendar,
     CalendarNeverOpens,
     add_business_time,

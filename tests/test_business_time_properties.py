@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from voiceline.business_time import (
+from voiceline.customers.business_time import (
     BusinessCalendar,
     CalendarNeverOpens,
     add_business_time,

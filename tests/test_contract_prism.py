@@ -36,11 +36,11 @@ import requests
 
 from tests.conftest import EXAMPLE_DIRECTORY, PUBLIC_URL, app_config
 from tests.line_helpers import CallDriver
+from voiceline import extensions
 from voiceline.app import create_app
 from voiceline.clock import ManualClock
-from voiceline.db import get_database
-from voiceline.directory import load_directory
-from voiceline.directory_file import read_directory_file
+from voiceline.directory.checker import read_directory_file
+from voiceline.directory.loader import load_directory
 from voiceline.telephony import OutboundCall, TelephonyError, TwilioTelephony
 
 pytestmark = pytest.mark.contract
@@ -350,7 +350,7 @@ def test_the_pages_the_app_sends_for_an_emergency_are_valid(
         app_config(database_url, proxy.base_url, VOICELINE_SPOOL_DIR=str(tmp_path / "spool")),
         clock=clock,  # Sunday 02:00 in Oregon: Acme Dental's emergency line is answering
     )
-    with get_database(app).session() as session:
+    with extensions.database(app).session() as session:
         load_directory(session, read_directory_file(EXAMPLE_DIRECTORY))
     call = CallDriver(app.test_client(), "+15035550111")  # Pat Jones, Acme Dental
     call.dial()

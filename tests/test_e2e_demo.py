@@ -19,7 +19,7 @@ from tests.e2e_stack import (  # noqa: F401  (demo_fixture, demo_ports_fixture: 
     demo_fixture,
     demo_ports_fixture,
 )
-from voiceline.models import SlaClock
+from voiceline.sla.models import SlaClock
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

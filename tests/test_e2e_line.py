@@ -23,7 +23,9 @@ from tests.e2e_stack import (  # noqa: F401  (e2e_fixture, e2e_directory_fixture
     e2e_directory_fixture,
     e2e_fixture,
 )
-from voiceline.models import Call, Incident, IncidentEvent, SlaClock
+from voiceline.incidents.models import Incident, IncidentEvent
+from voiceline.line.models import Call
+from voiceline.sla.models import SlaClock
 
 pytest_plugins = ["simulator.testing"]
 pytestmark = pytest.mark.e2e

@@ -12,6 +12,8 @@ import time
 import pytest
 from sqlalchemy import select
 
+from escalation.models import Acknowledgement, Page
+from oncall.models import Analyst
 from simulator.engine import Simulator
 from tests.e2e_stack import (  # noqa: F401  (e2e_fixture, e2e_directory_fixture: fixtures)
     ALEX,
@@ -22,7 +24,8 @@ from tests.e2e_stack import (  # noqa: F401  (e2e_fixture, e2e_directory_fixture
     e2e_directory_fixture,
     e2e_fixture,
 )
-from voiceline.models import Acknowledgement, Analyst, Incident, Page, SlaClock
+from voiceline.incidents.models import Incident
+from voiceline.sla.models import SlaClock
 
 pytest_plugins = ["simulator.testing"]
 pytestmark = pytest.mark.e2e

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from voiceline.business_time import BusinessCalendar
-from voiceline.entitlement import (
+from voiceline.customers.business_time import BusinessCalendar
+from voiceline.customers.entitlement import (
     Decision,
     EntitlementError,
     PlanTerms,

@@ -26,10 +26,10 @@ from tests.escalation_helpers import (
     sent,
     state,
 )
+from voiceline import extensions
+from voiceline.admin.models import AdminNotice, AuditEntry
 from voiceline.clock import ManualClock
-from voiceline.db import get_database
-from voiceline.models import AdminNotice, AuditEntry
-from voiceline.sla import stop_callback
+from voiceline.sla.clocks import stop_callback
 
 PAGE = "/admin/incidents/1"
 
@@ -39,7 +39,7 @@ def admin(app: Flask, client: FlaskClient) -> FlaskClient:
     """An emergency has paged Sam, and an admin is logged in."""
     load_example(app)
     emergency(client, app)
-    create_admin(get_database(app))
+    create_admin(extensions.database(app))
     assert log_in(client).status_code == 302
     return client
 
@@ -50,7 +50,7 @@ def act(client: FlaskClient, action: str, **form: str) -> None:
 
 
 def audit_actions(app: Flask) -> list[str]:
-    with get_database(app).session() as session:
+    with extensions.database(app).session() as session:
         return list(session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
 
 
@@ -144,7 +144,7 @@ def test_a_callback_recorded_on_the_sla_page_stops_paging(
     admin: FlaskClient, app: Flask, twilio_api: FakeTwilioApi, clock: ManualClock
 ) -> None:
     clock.advance(timedelta(minutes=3))
-    with get_database(app).session() as session:
+    with extensions.database(app).session() as session:
         row = session.get(type(incident(app)), 1)
         assert row is not None
         stop_callback(session, row, clock.now(), "web", True, actor="admin")
@@ -180,7 +180,7 @@ def test_notices_are_shown_until_dealt_with(admin: FlaskClient, app: Flask) -> N
     assert any("texted STOP" in n for n in notices(app))
     listing = text_of(admin.get("/admin/incidents"))
     assert "texted STOP" in listing and "Needs a person" in listing
-    with get_database(app).session() as session:
+    with extensions.database(app).session() as session:
         notice_ids = list(session.scalars(select(AdminNotice.id)))
     for notice_id in notice_ids:
         post_form(admin, f"/admin/notices/{notice_id}/resolve", {}, page="/admin/incidents")

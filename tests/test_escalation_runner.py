@@ -17,6 +17,7 @@ from sqlalchemy import update
 
 from escalation.dispatch import IN_DOUBT_AFTER
 from escalation.due import run_due
+from escalation.models import Page
 from escalation.wiring import paging_for
 from simulator.rest import FakeTwilioApi
 from tests.conftest import post_signed
@@ -39,9 +40,8 @@ from tests.escalation_helpers import (
     wait_for,
 )
 from tests.line_helpers import CallDriver
+from voiceline import extensions
 from voiceline.clock import ManualClock
-from voiceline.db import get_database
-from voiceline.models import Page
 
 
 def tick(app: Flask) -> int:
@@ -245,7 +245,7 @@ def test_a_page_in_doubt_without_evidence_is_sent_again(
 
 def crashed_after_claim(app: Flask, key: str) -> None:
     """Leave a page as a sender killed between its claim and Twilio's answer leaves it."""
-    with get_database(app).session() as session:
+    with extensions.database(app).session() as session:
         session.execute(
             update(Page)
             .where(Page.page_key == key)
@@ -254,9 +254,9 @@ def crashed_after_claim(app: Flask, key: str) -> None:
 
 
 def get_clock_now(app: Flask):  # type: ignore[no-untyped-def]
-    from voiceline.app import get_clock
+    from voiceline import extensions
 
-    return get_clock(app).now()
+    return extensions.clock(app).now()
 
 
 @pytest.mark.parametrize(("service", "before"), [("", 10), ("  remind_before: 15m", 15)])

@@ -12,7 +12,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from escalation.due import run_due
+from escalation.models import Acknowledgement
 from escalation.wiring import paging_for
+from oncall.models import ContactMethod
 from simulator.rest import FakeTwilioApi
 from tests.conftest import LINE_NUMBER, post_signed
 from tests.escalation_helpers import (
@@ -28,9 +30,9 @@ from tests.escalation_helpers import (
     sent,
     state,
 )
+from voiceline import extensions
 from voiceline.clock import ManualClock
-from voiceline.db import get_database
-from voiceline.models import Acknowledgement, ContactMethod, SlaClock
+from voiceline.sla.models import SlaClock
 
 _sids = itertools.count(1)
 
@@ -68,7 +70,7 @@ def test_acknowledgement_in_every_form_stops_the_escalation(
     row = incident(paged)
     assert row.status == "acknowledged" and row.acknowledged_at == clock.now()
     assert state(paged).acknowledged_by == "sam"
-    with get_database(paged).session() as session:
+    with extensions.database(paged).session() as session:
         [ack] = session.scalars(select(Acknowledgement))
         assert ack.via == "sms"
     quiet(paged)
@@ -106,7 +108,7 @@ def test_c_logs_the_callback_and_stops_the_sla_clock(
     row = incident(paged)
     assert row.callback_at == clock.now() and row.callback_kind == "sms"
     assert row.next_due_at is None and state(paged).status == "called_back"
-    with get_database(paged).session() as session:
+    with extensions.database(paged).session() as session:
         clock_row = session.scalars(select(SlaClock).filter_by(metric="callback")).one()
         assert clock_row.is_met is True and clock_row.is_reported is True
     assert text(client, SAM, "A") == "#1 is already closed. Nothing to do."
@@ -128,7 +130,7 @@ def test_stop_moves_pages_to_voice_and_tells_the_admins(
 ) -> None:
     assert text(client, SAM, "STOP") == ""  # Twilio confirms the opt-out itself
     quiet(paged)
-    with get_database(paged).session() as session:
+    with extensions.database(paged).session() as session:
         method = session.scalars(select(ContactMethod).filter_by(address=SAM, kind="sms")).one()
         assert method.is_opted_out and method.opted_out_at is not None
     assert "sam" in state(paged).sms_stopped
@@ -140,6 +142,6 @@ def test_stop_moves_pages_to_voice_and_tells_the_admins(
     assert len(sent(twilio_api, "call", SAM)) == 2
     assert "sam" in state(paged, second).sms_stopped
     assert text(client, SAM, "START") == ""
-    with get_database(paged).session() as session:
+    with extensions.database(paged).session() as session:
         method = session.scalars(select(ContactMethod).filter_by(address=SAM, kind="sms")).one()
         assert not method.is_opted_out

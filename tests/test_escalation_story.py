@@ -68,10 +68,10 @@ class Story:
 
 
 def pages_of_any(app: Flask) -> list[int]:
-    from voiceline.db import get_database
-    from voiceline.models import Incident
+    from voiceline import extensions
+    from voiceline.incidents.models import Incident
 
-    with get_database(app).session() as session:
+    with extensions.database(app).session() as session:
         return [row.id for row in session.query(Incident).all()]
 
 

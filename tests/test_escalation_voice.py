@@ -27,9 +27,9 @@ from tests.escalation_helpers import (
     state,
 )
 from tests.line_helpers import TwiML, path_of
+from voiceline import extensions
 from voiceline.clock import ManualClock
-from voiceline.db import get_database
-from voiceline.models import Incident
+from voiceline.incidents.models import Incident
 
 VOICE = "0.0.sam.voice.1"
 SMS = "0.0.sam.sms.1"
@@ -210,7 +210,7 @@ def test_call_status_callbacks_dedupe_on_sequence_and_busy_is_no_answer(
 def test_a_page_whose_details_cannot_be_loaded_still_says_what_to_do(
     paged: Flask, client: FlaskClient
 ) -> None:
-    with get_database(paged).session() as session:
+    with extensions.database(paged).session() as session:
         session.execute(update(Incident).values(escalation_state={"version": 99}))
     twiml = answer(client, paged)
     assert "cannot be loaded right now. Please check your text messages" in twiml.says()

@@ -23,6 +23,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from escalation.models import Page
 from simulator.engine import Simulator
 from simulator.rest import FakeTwilioApi
 from simulator.serving import BackgroundServer
@@ -39,12 +40,12 @@ from tests.conftest import (
 from tests.escalation_helpers import CASEY, MORGAN, PAT, SAM, desk, sent, wait_for
 from voiceline.app import create_app
 from voiceline.db import Database
-from voiceline.directory import load_directory
-from voiceline.directory_file import read_directory_text
-from voiceline.handover import mark_for_paging
-from voiceline.incidents import open_incident
-from voiceline.line import view_of
-from voiceline.models import Incident, IncidentEvent, Page
+from voiceline.directory.checker import read_directory_text
+from voiceline.directory.loader import load_directory
+from voiceline.incidents.models import Incident, IncidentEvent
+from voiceline.line.calls import view_of
+from voiceline.line.handover import mark_for_paging
+from voiceline.line.incidents import open_incident
 
 pytest_plugins = ["simulator.testing"]
 

@@ -10,11 +10,12 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
+from oncall.models import Rotation
 from tests.conftest import EXAMPLE_DIRECTORY, TEST_SECRET_KEY
+from voiceline.customers.models import Contact, Customer, Plan
 from voiceline.db import Database
-from voiceline.directory import dump_directory, dump_directory_yaml, load_directory
-from voiceline.directory_file import DirectoryError, read_directory_file, read_directory_text
-from voiceline.models import Contact, Customer, Plan, Rotation
+from voiceline.directory.checker import DirectoryError, read_directory_file, read_directory_text
+from voiceline.directory.loader import dump_directory, dump_directory_yaml, load_directory
 
 
 def load_example(database: Database) -> str:

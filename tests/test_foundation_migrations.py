@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 
 from voiceline.db import Database
 from voiceline.migrate import downgrade, is_migrated, upgrade
-from voiceline.models import Base
+from voiceline.orm import Base
 
 
 def test_migrated_schema_matches_the_models(database: Database) -> None:

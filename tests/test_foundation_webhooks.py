@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 
 from simulator.rest import FakeTwilioApi
 from tests.conftest import PUBLIC_URL, TEST_AUTH_TOKEN, app_config, post_signed, sign
+from voiceline import extensions
 from voiceline.app import create_app
 
 CALL = {
@@ -96,5 +97,5 @@ def test_without_credentials_every_webhook_is_refused(database_url, twilio_api) 
     config = app_config(database_url, twilio_api.base_url)
     config["TWILIO_ACCOUNT_SID"] = config["TWILIO_AUTH_TOKEN"] = ""
     app = create_app(config)
-    assert app.extensions["voiceline.telephony"].name == "console"
+    assert extensions.telephony(app).name == "console"
     assert post_signed(app.test_client(), "/twilio/voice", CALL).status_code == 403

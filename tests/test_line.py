@@ -18,11 +18,12 @@ from sqlalchemy import func, select
 
 from tests.conftest import EXAMPLE_DIRECTORY
 from tests.line_helpers import CallDriver, path_of
+from voiceline import extensions
 from voiceline.clock import ManualClock
-from voiceline.db import get_database
-from voiceline.directory import load_directory
-from voiceline.directory_file import read_directory_file
-from voiceline.models import Call, Incident, IncidentEvent, Recording
+from voiceline.directory.checker import read_directory_file
+from voiceline.directory.loader import load_directory
+from voiceline.incidents.models import Incident, IncidentEvent, Recording
+from voiceline.line.models import Call
 
 PAT = "+15035550111"  # Acme Dental, authorized primary
 ROBIN = "+15035550112"  # Acme Dental, authorized backup
@@ -36,7 +37,7 @@ LONDON = ZoneInfo("Europe/London")
 
 @pytest.fixture
 def line(app: Flask) -> Flask:
-    with get_database(app).session() as session:
+    with extensions.database(app).session() as session:
         load_directory(session, read_directory_file(EXAMPLE_DIRECTORY))
     return app
 
@@ -47,12 +48,12 @@ def caller(line: Flask, client: FlaskClient):
 
 
 def incidents(app: Flask) -> list[Incident]:
-    with get_database(app).session() as session:
+    with extensions.database(app).session() as session:
         return list(session.scalars(select(Incident).order_by(Incident.id)))
 
 
 def events(app: Flask, incident_id: int) -> list[str]:
-    with get_database(app).session() as session:
+    with extensions.database(app).session() as session:
         return list(
             session.scalars(
                 select(IncidentEvent.kind)
@@ -63,7 +64,7 @@ def events(app: Flask, incident_id: int) -> list[str]:
 
 
 def count(app: Flask, model: type) -> int:
-    with get_database(app).session() as session:
+    with extensions.database(app).session() as session:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
@@ -156,7 +157,7 @@ def test_uncovered_caller_accepts_billable_support(line, caller, clock) -> None:
     assert incident.priority == "billable"
     assert incident.next_due_at is not None  # a billable emergency is paged
     assert "billable_consent" in events(line, incident.id)
-    with get_database(line).session() as session:
+    with extensions.database(line).session() as session:
         stored = session.scalars(select(Call).filter_by(call_sid=call.call_sid)).one()
         assert stored.billable_consent_at == consent_at
         assert stored.choice == "billable"
@@ -403,21 +404,21 @@ def test_a_repeat_call_hears_the_status_and_adds_to_the_same_incident(line, call
     kinds = events(line, incident.id)
     assert kinds.count("handed_over_to_paging") == 1  # no duplicate paging
     assert "caller_called_again" in kinds and "caller_added_message" in kinds
-    with get_database(line).session() as session:
+    with extensions.database(line).session() as session:
         repeat = session.scalars(select(Call).filter_by(call_sid=again.call_sid)).one()
         assert repeat.incident_id == incident.id and repeat.route == "repeat"
 
 
 def test_a_call_whose_end_was_never_reported_is_swept_into_a_missed_call(line, caller, clock):
-    from voiceline.line import sweep_unfinished_calls
+    from voiceline.line.calls import sweep_unfinished_calls
 
     call = caller(PAT)
     call.dial()  # hangs up in the menu; the number has no 'call status changes' URL
-    with get_database(line).session() as session:
+    with extensions.database(line).session() as session:
         assert sweep_unfinished_calls(session, clock.now() + timedelta(minutes=14)) == []
-    with get_database(line).session() as session:
+    with extensions.database(line).session() as session:
         [incident_id] = sweep_unfinished_calls(session, clock.now() + timedelta(minutes=16))
-    with get_database(line).session() as session:
+    with extensions.database(line).session() as session:
         assert sweep_unfinished_calls(session, clock.now() + timedelta(minutes=30)) == []
     [incident] = incidents(line)
     assert incident.id == incident_id

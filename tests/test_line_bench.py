@@ -9,9 +9,9 @@ from flask import Flask
 
 from tests.conftest import EXAMPLE_DIRECTORY
 from tests.line_helpers import CallDriver
-from voiceline.db import get_database
-from voiceline.directory import load_directory
-from voiceline.directory_file import read_directory_file
+from voiceline import extensions
+from voiceline.directory.checker import read_directory_file
+from voiceline.directory.loader import load_directory
 
 PAT = "+15035550111"
 STRANGER = "+15035559999"
@@ -20,7 +20,7 @@ _n = itertools.count()
 
 @pytest.fixture
 def line(app: Flask) -> Flask:
-    with get_database(app).session() as session:
+    with extensions.database(app).session() as session:
         load_directory(session, read_directory_file(EXAMPLE_DIRECTORY))
     return app
 

@@ -12,11 +12,11 @@ from sqlalchemy import select
 from simulator.rest import FakeTwilioApi
 from tests.conftest import EXAMPLE_DIRECTORY, PUBLIC_URL
 from tests.line_helpers import CallDriver
-from voiceline.db import get_database
-from voiceline.directory import load_directory
-from voiceline.directory_file import read_directory_text
-from voiceline.media import recording_url
-from voiceline.models import Incident, Recording
+from voiceline import extensions
+from voiceline.directory.checker import read_directory_text
+from voiceline.directory.loader import load_directory
+from voiceline.incidents.models import Incident, Recording
+from voiceline.line.media import recording_url
 
 PAT = "+15035550111"
 
@@ -25,13 +25,13 @@ def load(app: Flask, mutate=None) -> None:
     raw = yaml.safe_load(EXAMPLE_DIRECTORY.read_text())
     if mutate:
         mutate(raw)
-    with get_database(app).session() as session:
+    with extensions.database(app).session() as session:
         load_directory(session, read_directory_text(yaml.safe_dump(raw)))
 
 
 def stored_recording(app: Flask, api: FakeTwilioApi) -> int:
     fake = api.add_recording("CA" + "3" * 32, "the phones are dead", 7)
-    with get_database(app).session() as session:
+    with extensions.database(app).session() as session:
         incident = Incident(
             priority="emergency",
             summary="x",
@@ -93,7 +93,7 @@ def test_transcription_is_optional_and_stored(app, client) -> None:
         )
         == 204
     )
-    with get_database(app).session() as session:
+    with extensions.database(app).session() as session:
         row = session.scalars(select(Recording).filter_by(recording_sid=recording_sid)).one()
         assert row.transcription == "The server room is flooded."
 

@@ -16,14 +16,15 @@ from simulator.rest import FakeTwilioApi
 from tests.conftest import EXAMPLE_DIRECTORY, app_config, postgres_url
 from tests.line_helpers import CallDriver
 from tests.tcp_proxy import TcpProxy
+from voiceline import extensions
 from voiceline.app import create_app
 from voiceline.clock import ManualClock
-from voiceline.db import Database, get_database
-from voiceline.directory import load_directory
-from voiceline.directory_file import read_directory_file
-from voiceline.models import Incident, IncidentEvent, Recording
-from voiceline.recovery import replay_spool
-from voiceline.spool import Spool
+from voiceline.db import Database
+from voiceline.directory.checker import read_directory_file
+from voiceline.directory.loader import load_directory
+from voiceline.incidents.models import Incident, IncidentEvent, Recording
+from voiceline.line.recovery import replay_spool
+from voiceline.line.spool import Spool
 
 PAT = "+15035550111"
 
@@ -80,7 +81,7 @@ def test_sqlite_locked_by_another_writer(database_url, twilio_api: FakeTwilioApi
         app_config(database_url, twilio_api.base_url, VOICELINE_SPOOL_DIR=str(spool_dir)),
         clock=clock,
     )
-    database = get_database(app)
+    database = extensions.database(app)
     if not database.url.startswith("sqlite"):
         pytest.skip("this outage is SQLite's; the PostgreSQL outage test covers PostgreSQL")
     load_example(database)
@@ -107,13 +108,13 @@ def test_postgres_unreachable(database_url, twilio_api: FakeTwilioApi, clock, tm
     app = create_app(
         app_config(proxied, twilio_api.base_url, VOICELINE_SPOOL_DIR=str(spool_dir)), clock=clock
     )
-    load_example(get_database(app))
-    get_database(app).dispose()
+    load_example(extensions.database(app))
+    extensions.database(app).dispose()
     proxy.black_hole()
     try:
         call = walk_a_call_through_an_outage(app, spool_dir)
     finally:
         proxy.restore()
-    get_database(app).dispose()
+    extensions.database(app).dispose()
     assert_recovered(Database(database_url), spool_dir, clock, call)
     proxy.close()

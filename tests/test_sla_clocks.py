@@ -17,13 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.conftest import EXAMPLE_DIRECTORY
-from voiceline.customers import find_caller
+from voiceline.customers.models import Plan, PlanTarget
+from voiceline.customers.services import find_caller
 from voiceline.db import Database
-from voiceline.directory import load_directory
-from voiceline.directory_file import read_directory_file
-from voiceline.incidents import open_incident
-from voiceline.models import Incident, IncidentEvent, Plan, PlanTarget, SlaClock
-from voiceline.sla import (
+from voiceline.directory.checker import read_directory_file
+from voiceline.directory.loader import load_directory
+from voiceline.incidents.models import Incident, IncidentEvent
+from voiceline.line.incidents import open_incident
+from voiceline.sla.clocks import (
     SlaError,
     clocks_of,
     live_clocks,
@@ -33,6 +34,7 @@ from voiceline.sla import (
     start_clocks,
     stop_callback,
 )
+from voiceline.sla.models import SlaClock
 
 PAT = "+15035550111"  # Acme Dental
 LEE = "+12125550131"  # Harbor Law

@@ -23,9 +23,11 @@ from tests.admin_helpers import create_admin, csrf_token, log_in, text_of
 from tests.conftest import LINE_NUMBER, post_signed
 from tests.escalation_helpers import SAM, load_example, settled, wait_sent
 from tests.line_helpers import CallDriver
+from voiceline import extensions
+from voiceline.admin.models import AuditEntry
 from voiceline.clock import ManualClock
-from voiceline.db import get_database
-from voiceline.models import AuditEntry, Incident, IncidentEvent, SlaClock
+from voiceline.incidents.models import Incident, IncidentEvent
+from voiceline.sla.models import SlaClock
 
 PAT = "+15035550111"  # Acme Dental, authorized
 LEE = "+12125550131"  # Harbor Law (Pro, New York)
@@ -36,7 +38,7 @@ _sms = itertools.count(1)
 @pytest.fixture
 def desk(app: Flask, client: FlaskClient) -> Flask:
     load_example(app)
-    create_admin(get_database(app))
+    create_admin(extensions.database(app))
     log_in(client)
     return app
 
@@ -52,21 +54,21 @@ def leave_emergency(client: FlaskClient, clock: ManualClock) -> datetime:
     clock.advance(timedelta(seconds=40))
     call.leave_message()
     app = client.application
-    with get_database(app).session() as session:
+    with extensions.database(app).session() as session:
         incident_id = session.scalars(select(Incident.id)).one()
     settled(app, incident_id)
     return clock.now()
 
 
 def callback_clock(app: Flask, incident_id: int) -> SlaClock:
-    with get_database(app).session() as session:
+    with extensions.database(app).session() as session:
         return session.scalars(
             select(SlaClock).filter_by(incident_id=incident_id, metric="callback")
         ).one()
 
 
 def only_incident(app: Flask) -> Incident:
-    with get_database(app).session() as session:
+    with extensions.database(app).session() as session:
         return session.scalars(select(Incident)).one()
 
 
@@ -185,7 +187,7 @@ def test_a_callback_reported_late_on_the_page_keeps_its_own_time(desk, client, c
     assert clock_row.stopped_at == datetime(2026, 11, 22, 2, 20, tzinfo=LA)
     assert clock_row.is_met is True and clock_row.stop_kind == "web"
     settled(desk, incident.id)
-    with get_database(desk).session() as session:
+    with extensions.database(desk).session() as session:
         paged = session.get(Incident, incident.id)
         # the escalation stopped at once: nothing more is due, no further step will page
         assert paged.escalation_state["status"] == "called_back"
@@ -213,7 +215,7 @@ def test_a_bad_callback_time_is_refused_and_changes_nothing(desk, client, clock,
     )
     assert message in text_of(response)
     assert callback_clock(desk, incident.id).stopped_at is None
-    with get_database(desk).session() as session:
+    with extensions.database(desk).session() as session:
         assert session.scalars(select(AuditEntry).filter_by(action="sla_callback")).all() == []
 
 
@@ -239,7 +241,7 @@ def test_pause_and_resume_from_the_live_view(desk, client, clock) -> None:
     assert "paused" in text_of(client.get("/admin/sla"))
     clock.advance(timedelta(hours=3))
     client.post(f"{url}/resume", data={"csrf_token": token})
-    with get_database(desk).session() as session:
+    with extensions.database(desk).session() as session:
         restoration = session.scalars(
             select(SlaClock).filter_by(incident_id=incident.id, metric="restoration")
         ).one()
@@ -250,7 +252,7 @@ def test_pause_and_resume_from_the_live_view(desk, client, clock) -> None:
         assert (logged.actor, logged.detail["reason"]) == ("admin", reason)
     restored = client.post(f"{url}/restored", data={"csrf_token": token, "at": ""})
     assert restored.status_code == 302
-    with get_database(desk).session() as session:
+    with extensions.database(desk).session() as session:
         restoration = session.scalars(
             select(SlaClock).filter_by(incident_id=incident.id, metric="restoration")
         ).one()
@@ -262,7 +264,7 @@ def test_sla_pages_need_a_login_and_forms_need_the_token(app, client, clock) -> 
     for path in ("/admin/sla", "/admin/sla/report", "/admin/sla/report.csv"):
         response = client.get(path)
         assert response.status_code == 302 and "/admin/login" in response.headers["Location"]
-    create_admin(get_database(app))
+    create_admin(extensions.database(app))
     log_in(client)
     leave_emergency(client, clock)
     incident = only_incident(app)

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from voiceline.business_time import BusinessCalendar
+from voiceline.customers.business_time import BusinessCalendar
 from voiceline.hours import parse_hours
-from voiceline.sla_math import (
+from voiceline.sla.sla_math import (
     CreditRule,
     CreditRuleError,
     Pause,

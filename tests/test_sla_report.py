@@ -38,18 +38,20 @@ from sqlalchemy.orm import Session
 
 from tests.admin_helpers import create_admin, log_in
 from tests.conftest import EXAMPLE_DIRECTORY, TEST_SECRET_KEY, app_config, postgres_url
+from voiceline import extensions
 from voiceline.app import create_app
-from voiceline.business_time import add_business_time
 from voiceline.cli import main
 from voiceline.clock import ManualClock
-from voiceline.customers import calendar_for, find_caller
-from voiceline.db import Database, get_database
-from voiceline.directory import load_directory
-from voiceline.directory_file import read_directory_file
-from voiceline.incidents import open_incident
+from voiceline.customers.business_time import add_business_time
+from voiceline.customers.services import calendar_for, find_caller
+from voiceline.db import Database
+from voiceline.directory.checker import read_directory_file
+from voiceline.directory.loader import load_directory
+from voiceline.line.incidents import open_incident
 from voiceline.migrate import upgrade
-from voiceline.report_formats import format_duration, render_csv, render_text
-from voiceline.reports import (
+from voiceline.sla.clocks import mark_restored, stop_callback
+from voiceline.sla.report_formats import format_duration, render_csv, render_text
+from voiceline.sla.reports import (
     CustomerMonth,
     Report,
     ReportError,
@@ -57,7 +59,6 @@ from voiceline.reports import (
     monthly_report,
     parse_month,
 )
-from voiceline.sla import mark_restored, stop_callback
 
 AS_OF = datetime(2026, 12, 10, tzinfo=UTC)
 NOVEMBER = date(2026, 11, 1)
@@ -470,7 +471,7 @@ def test_the_admin_page_shows_the_cli_numbers(month_db, twilio_api, tmp_path) ->
         app_config(url, twilio_api.base_url, VOICELINE_SPOOL_DIR=str(tmp_path / "spool")),
         clock=ManualClock(AS_OF),
     )
-    create_admin(get_database(app))
+    create_admin(extensions.database(app))
     client = app.test_client()
     log_in(client)
     response = client.get("/admin/sla/report?month=2026-11")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from voiceline.recovery import is_database_away
-from voiceline.spool import Spool
+from voiceline.line.recovery import is_database_away
+from voiceline.line.spool import Spool
 
 
 def test_entries_replay_in_order_once(tmp_path: Path) -> None:

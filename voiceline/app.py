@@ -1,4 +1,4 @@
-"""The application factory."""
+"""The application factory: build the services once, then register every area's views."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from typing import Any
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from voiceline import db
-from voiceline.clock import Clock, SystemClock
+from voiceline import (
+    extensions,
+    schema,  # noqa: F401  (every area's tables, so relationships resolve)
+)
+from voiceline.clock import Clock
 from voiceline.config import Settings, load_settings
-from voiceline.telephony import Telephony, telephony_from_settings
+from voiceline.telephony import Telephony
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -36,34 +39,16 @@ def create_app(
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=1 * 1024 * 1024,
     )
-    app.extensions["voiceline.clock"] = clock or SystemClock()
-    database = db.Database(settings.database_url)
-    db.init_app(app, database)
-    app.extensions["voiceline.telephony"] = telephony or telephony_from_settings(settings)
+    services = extensions.build_services(settings, clock=clock, telephony=telephony)
+    extensions.init_app(app, services)
     csrf.init_app(app)
+    _register_views(app)
 
-    from voiceline.admin import bp as admin_bp
-    from voiceline.feeds import bp as feeds_bp
-    from voiceline.health import bp as health_bp
-    from voiceline.media import bp as media_bp
-    from voiceline.sla_views import bp as sla_bp
-    from webhooks import bp as webhooks_bp
-
-    app.register_blueprint(admin_bp)
-    app.register_blueprint(feeds_bp)
-    app.register_blueprint(health_bp)
-    app.register_blueprint(media_bp)
-    app.register_blueprint(sla_bp)
-    app.register_blueprint(webhooks_bp)
-    csrf.exempt(webhooks_bp)  # Twilio signs its requests; CSRF tokens are for browsers
-
-    from escalation.admin_views import bp as incidents_bp
     from escalation.wiring import install as install_paging
 
-    app.register_blueprint(incidents_bp)
     install_paging(app)  # pages each emergency right after the line commits it
 
-    backend = app.extensions["voiceline.telephony"].name
+    backend = services.telephony.name
     if backend == "console":
         log.warning(
             "no Twilio credentials: pages are written to the log (console telephony), "
@@ -72,20 +57,35 @@ def create_app(
     else:
         log.info("telephony: %s at %s", backend, settings.twilio_api_base_url)
     if not settings.testing:
-        from voiceline.recovery import start_replaying
-        from voiceline.spool import Spool
+        from voiceline.line.recovery import start_replaying
+        from voiceline.line.spool import Spool
 
-        start_replaying(database, Spool(settings.spool_dir), app.extensions["voiceline.clock"])
+        start_replaying(services.database, Spool(settings.spool_dir), services.clock)
     return app
 
 
-def get_clock(app: Flask) -> Clock:
-    """Return the app's clock."""
-    clock: Clock = app.extensions["voiceline.clock"]
-    return clock
+def _register_views(app: Flask) -> None:
+    """Register each area's blueprint: admin shell, rota, incidents, SLA, media, Twilio."""
+    from escalation.views import bp as incidents_bp
+    from oncall.views import bp as oncall_bp
+    from oncall.views.feeds import bp as feeds_bp
+    from voiceline.admin import bp as admin_bp
+    from voiceline.health import bp as health_bp
+    from voiceline.home import bp as home_bp
+    from voiceline.line.media import bp as media_bp
+    from voiceline.sla.views import bp as sla_bp
+    from webhooks import bp as webhooks_bp
 
-
-def get_telephony(app: Flask) -> Telephony:
-    """Return the app's telephony backend."""
-    telephony: Telephony = app.extensions["voiceline.telephony"]
-    return telephony
+    for blueprint in (
+        admin_bp,
+        home_bp,
+        oncall_bp,
+        feeds_bp,
+        incidents_bp,
+        sla_bp,
+        health_bp,
+        media_bp,
+        webhooks_bp,
+    ):
+        app.register_blueprint(blueprint)
+    csrf.exempt(webhooks_bp)  # Twilio signs its requests; CSRF tokens are for browsers

@@ -75,9 +75,9 @@ def directory() -> None:
 @click.option("--if-empty", is_flag=True, help="Load only when no customer exists yet.")
 def directory_load(path: str, if_empty: bool) -> None:
     """Create or update the directory from a YAML file (nothing is written if it has errors)."""
-    from voiceline.directory import load_directory
-    from voiceline.directory_file import DirectoryError, read_directory_file
-    from voiceline.models import Customer
+    from voiceline.customers.models import Customer
+    from voiceline.directory.checker import DirectoryError, read_directory_file
+    from voiceline.directory.loader import load_directory
 
     try:
         data = read_directory_file(path)
@@ -99,7 +99,7 @@ def directory_load(path: str, if_empty: bool) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file.")
 def directory_dump(output: str | None) -> None:
     """Write the directory as YAML in the format 'load' reads."""
-    from voiceline.directory import dump_directory_yaml
+    from voiceline.directory.loader import dump_directory_yaml
 
     database = _database(_settings())
     with database.session() as session:
@@ -151,8 +151,8 @@ def spool() -> None:
 def spool_replay() -> None:
     """Put spooled messages into the database now (the worker also does this)."""
     from voiceline.clock import SystemClock
-    from voiceline.recovery import replay_spool
-    from voiceline.spool import Spool
+    from voiceline.line.recovery import replay_spool
+    from voiceline.line.spool import Spool
 
     settings = _settings()
     ids = replay_spool(_database(settings), Spool(settings.spool_dir), SystemClock())
@@ -169,7 +169,7 @@ def admin() -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def admin_create_user(username: str, password: str) -> None:
     """Create an admin login, or reset its password."""
-    from voiceline.accounts import set_admin_password
+    from voiceline.admin.accounts import set_admin_password
 
     database = _database(_settings())
     with database.session() as session:
@@ -206,9 +206,9 @@ def report(
     """Print the monthly SLA report: compliance per customer and target, breaches, credits."""
     from datetime import UTC, datetime
 
-    from voiceline.report_formats import render_csv, render_json, render_text
-    from voiceline.report_mail import MailError, send_report, smtp_settings
-    from voiceline.reports import ReportError, monthly_report, parse_month
+    from voiceline.sla.report_formats import render_csv, render_json, render_text
+    from voiceline.sla.report_mail import MailError, send_report, smtp_settings
+    from voiceline.sla.reports import ReportError, monthly_report, parse_month
 
     try:
         first = parse_month(month)

@@ -85,17 +85,12 @@ def init_app(app: Flask, database: Database) -> None:
             session.close()
 
 
-def get_database(app: Flask) -> Database:
-    """Return the app's Database."""
-    database: Database = app.extensions["voiceline.db"]
-    return database
-
-
 def request_session() -> Session:
     """Return this request's session, opening it on first use."""
     from flask import current_app
 
     if "db_session" not in g:
-        g.db_session = get_database(current_app).sessions()
+        database: Database = current_app.extensions["voiceline.db"]
+        g.db_session = database.sessions()
     session: Session = g.db_session
     return session

@@ -30,13 +30,13 @@ import click
 import requests
 from sqlalchemy import func, select
 
-from voiceline.accounts import set_admin_password
+from voiceline.admin.accounts import set_admin_password
 from voiceline.config import normalise_database_url
+from voiceline.customers.models import Customer
 from voiceline.db import Database
-from voiceline.directory import load_directory
-from voiceline.directory_file import DirectoryError, Node, read_directory_file
+from voiceline.directory.checker import DirectoryError, Node, read_directory_file
+from voiceline.directory.loader import load_directory
 from voiceline.migrate import upgrade
-from voiceline.models import Customer
 from voiceline.phones import PhoneNumberError, to_e164
 
 DEMO_ACCOUNT_SID = "AC" + "0" * 32

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from voiceline.db import get_database
+from voiceline import extensions
 
 bp = Blueprint("health", __name__)
 
@@ -13,6 +13,6 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
     """Report whether the database answers."""
-    if get_database(current_app).ping():
+    if extensions.database().ping():
         return jsonify(status="ok", database="ok")
     return jsonify(status="degraded", database="unreachable"), 503

@@ -1,7 +1,7 @@
 """The worker process: APScheduler wakes the jobs that keep promises between requests.
 
-Jobs: recover spooled calls once the database answers, and run every registered
-periodic task (the escalation runner registers itself). On SQLite only one worker may
+Jobs: recover spooled calls once the database answers, sweep unfinished calls, and
+run the escalation's tasks (``escalation.tasks``) with the same services as the web app. On SQLite only one worker may
 run: it holds a lease row and a second worker refuses to start. On PostgreSQL any
 number may run; due work is claimed with row locks.
 """
@@ -21,12 +21,15 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session
 
-from voiceline.clock import Clock, SystemClock
+from escalation.tasks import worker_tasks
+from voiceline import schema  # noqa: F401  (every area's tables, so relationships resolve)
+from voiceline.clock import Clock
 from voiceline.config import Settings
 from voiceline.db import Database, is_sqlite
-from voiceline.models import WorkerLease
-from voiceline.recovery import replay_spool
-from voiceline.spool import Spool
+from voiceline.extensions import Services, build_services
+from voiceline.lease import WorkerLease
+from voiceline.line.recovery import replay_spool
+from voiceline.line.spool import Spool
 
 log = logging.getLogger(__name__)
 
@@ -49,23 +52,25 @@ class Task:
     run: Callable[[Worker], Any]
 
 
-TASKS: list[Callable[[Worker], list[Task]]] = []
-
-
-def register_tasks(factory: Callable[[Worker], list[Task]]) -> None:
-    """Add tasks every worker runs (the escalation runner registers here)."""
-    TASKS.append(factory)
-
-
 @dataclass
 class Worker:
     """One worker process's state."""
 
-    settings: Settings
-    database: Database
-    clock: Clock = field(default_factory=SystemClock)
+    services: Services
     holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
-    extensions: dict[str, Any] = field(default_factory=dict)
+    scheduler: Any = None
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def database(self) -> Database:
+        return self.services.database
+
+    @property
+    def clock(self) -> Clock:
+        return self.services.clock
 
     def acquire_lease(self) -> None:
         """On SQLite, take the single-worker lease or refuse to start."""
@@ -113,7 +118,7 @@ class Worker:
 
     def sweep_calls(self) -> None:
         """Log missed calls whose end was never reported."""
-        from voiceline.line import sweep_unfinished_calls
+        from voiceline.line.calls import sweep_unfinished_calls
 
         try:
             with self.database.session() as session:
@@ -128,14 +133,21 @@ class Worker:
             Task("recover-spool", SPOOL_SECONDS, lambda w: w.recover_spool()),
             Task("sweep-calls", SWEEP_SECONDS, lambda w: w.sweep_calls()),
         ]
-        for factory in TASKS:
-            tasks.extend(factory(self))
+        for name, seconds, run in worker_tasks(self.services, self.scheduler):
+            tasks.append(Task(name, seconds, _ignoring_worker(run)))
         return tasks
+
+
+def _ignoring_worker(run: Callable[[], None]) -> Callable[[Worker], None]:
+    def call(_worker: Worker) -> None:
+        run()
+
+    return call
 
 
 def run_worker(settings: Settings, stop: threading.Event | None = None) -> int:
     """Run the worker until SIGTERM/SIGINT (or ``stop``); return the exit status."""
-    worker = Worker(settings, Database(settings.database_url))
+    worker = Worker(build_services(settings))
     try:
         worker.acquire_lease()
     except WorkerRefused as exc:
@@ -145,11 +157,10 @@ def run_worker(settings: Settings, stop: threading.Event | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
-    import escalation.tasks  # noqa: F401  (registers the escalation runner's tasks)
-
     scheduler = BackgroundScheduler(timezone="UTC")
-    worker.extensions["scheduler"] = scheduler  # tasks may add one-off jobs at exact times
-    for task in worker.tasks():
+    worker.scheduler = scheduler  # tasks may add one-off jobs at exact times
+    tasks = worker.tasks()
+    for task in tasks:
         scheduler.add_job(
             task.run,
             "interval",
@@ -161,7 +172,7 @@ def run_worker(settings: Settings, stop: threading.Event | None = None) -> int:
             next_run_time=worker.clock.now(),
         )
     scheduler.start()
-    log.info("worker %s started with %d tasks", worker.holder, len(worker.tasks()))
+    log.info("worker %s started with %d tasks", worker.holder, len(tasks))
     try:
         stop.wait()
     finally:

@@ -1,4 +1,4 @@
-"""Inbound calls to the emergency line: thin views over ``voiceline.line``.
+"""Inbound calls to the emergency line: thin views over ``voiceline.line.calls``.
 
 A caller must always get TwiML that takes their message, fast. Each view runs its work
 on a small thread pool with a deadline; if the work fails or is still running when the
@@ -19,13 +19,12 @@ from flask import Flask, Response, current_app, request
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
-from voiceline import line
-from voiceline.app import get_clock
-from voiceline.db import get_database
-from voiceline.handover import hand_over
-from voiceline.prompts import Prompts
-from voiceline.spool import Spool
-from voiceline.urls import UrlFor, url_builder
+from voiceline import extensions
+from voiceline.line import calls as line
+from voiceline.line.handover import hand_over
+from voiceline.line.prompts import Prompts
+from voiceline.line.spool import Spool
+from voiceline.urls import UrlFor
 from webhooks import bp
 
 log = logging.getLogger(__name__)
@@ -59,8 +58,8 @@ def run_for_caller(
     """Run ``work`` in a transaction within the deadline; otherwise spool and fall back."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     form = request.form.to_dict()
-    now = get_clock(app).now()
-    database = get_database(app)
+    now = extensions.clock(app).now()
+    database = extensions.database(app)
 
     def job() -> line.Reply:
         with database.session() as session:
@@ -101,20 +100,20 @@ def _goodbye(prompt: str) -> Callable[[], VoiceResponse]:
 
 
 def _fallback() -> VoiceResponse:
-    return line.fallback_twiml(url_builder(current_app._get_current_object()))  # type: ignore[attr-defined]
+    return line.fallback_twiml(extensions.services().callback_url)  # type: ignore[attr-defined]
 
 
 @bp.post("/voice")
 def incoming_call() -> Response:
     """Answer a call to the emergency line."""
-    url_for = url_builder(current_app._get_current_object())  # type: ignore[attr-defined]
+    url_for = extensions.services().callback_url
     return run_for_caller(lambda s, f, now: line.answer(s, f, now, url_for), _fallback, "call")
 
 
 @bp.post("/voice/menu")
 def menu() -> Response:
     """Act on the caller's menu choice."""
-    url_for = url_builder(current_app._get_current_object())  # type: ignore[attr-defined]
+    url_for = extensions.services().callback_url
     kind = "billable" if request.args.get("kind") == "billable" else "emergency"
     attempt = _optional_int("attempt") or 1
     return run_for_caller(
@@ -127,7 +126,7 @@ def _after_record(
     goodbye_prompt: str,
 ) -> Response:
     """Run a step that follows <Record>; its fallback thanks the caller and hangs up."""
-    url_for = url_builder(current_app._get_current_object())  # type: ignore[attr-defined]
+    url_for = extensions.services().callback_url
     priority = request.args.get("priority", "fallback")
     incident_id = _optional_int("incident")
     return run_for_caller(
@@ -154,7 +153,7 @@ def no_message() -> Response:
 @bp.post("/voice/desk")
 def desk_result() -> Response:
     """The support desk answered, or not."""
-    url_for = url_builder(current_app._get_current_object())  # type: ignore[attr-defined]
+    url_for = extensions.services().callback_url
     return run_for_caller(lambda s, f, now: line.desk_result(s, f, now, url_for), _fallback, "call")
 
 

@@ -1,4 +1,4 @@
-"""The admin web page under ``/admin``: login, rota, analysts, audit log.
+"""The admin shell under ``/admin``: login, admin users, the audit log and notices.
 
 Other areas add their own blueprints under ``/admin/...``; they protect views with
 ``voiceline.admin.auth.login_required``, extend ``admin/base.html`` (blocks ``title`` and
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 
 # No inline script or style anywhere in the admin pages, so the policy can forbid both:
 # an injected <script> or onerror= attribute is inert even if escaping ever slipped.
@@ -38,8 +38,5 @@ def _secure_admin_pages(response: Response) -> Response:
 
 
 # The views register themselves on ``bp``; import them for that side effect.
-from voiceline.admin import analysts as _analysts  # noqa: E402,F401
-from voiceline.admin import audit_log as _audit_log  # noqa: E402,F401
 from voiceline.admin import auth as _auth  # noqa: E402,F401
-from voiceline.admin import rota as _rota  # noqa: E402,F401
-from voiceline.admin import rotations as _rotations  # noqa: E402,F401
+from voiceline.admin import views as _views  # noqa: E402,F401

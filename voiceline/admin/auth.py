@@ -1,6 +1,6 @@
 """Admin login: the session cookie, ``login_required``, login and logout views.
 
-Passwords are hashed by ``voiceline.accounts``. Logging in clears the session first, so a
+Passwords are hashed by ``voiceline.admin.accounts``. Logging in clears the session first, so a
 session planted before login never becomes an authenticated one. The session also holds
 a fingerprint of the password hash: changing an admin's password ends every other
 session of that admin. Failed logins are written to the audit log and counted from
@@ -22,12 +22,11 @@ from flask import current_app, g, redirect, render_template, request, session, u
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from voiceline import audit
-from voiceline.accounts import authenticate
-from voiceline.admin import bp
-from voiceline.app import get_clock
+from voiceline import extensions
+from voiceline.admin import audit, bp
+from voiceline.admin.accounts import authenticate
+from voiceline.admin.models import AdminUser, AuditEntry
 from voiceline.db import request_session
-from voiceline.models import AdminUser, AuditEntry
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -40,7 +39,7 @@ _SESSION_KEYS = ("admin_id", "admin_user", "admin_auth", "admin_login_at")
 
 
 def _now() -> datetime:
-    return get_clock(current_app).now()
+    return extensions.clock().now()
 
 
 def _password_fingerprint(user: AdminUser) -> str:
@@ -99,7 +98,7 @@ def is_logged_in() -> bool:
 
 def _safe_next(target: str | None) -> str:
     """Return ``target`` when it is a path on this site, else the admin home."""
-    default = url_for("admin.home") if "admin.home" in current_app.view_functions else "/admin/"
+    default = url_for("home.home") if "home.home" in current_app.view_functions else "/admin/"
     # Browsers and redirect() drop control characters and read "\\" as "/", so refuse
     # them all, then require a plain path: no scheme, no host, not protocol-relative.
     if not target or any(ord(ch) < 0x21 or ch in "\\\x7f" for ch in target):

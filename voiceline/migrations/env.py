@@ -7,7 +7,7 @@ from typing import Any
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from voiceline.models import Base
+from voiceline.schema import metadata
 
 config = context.config
 
@@ -19,7 +19,7 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> Any:
     return False
 
 
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def run_migrations_offline() -> None:

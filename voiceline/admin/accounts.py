@@ -1,0 +1,41 @@
+"""Admin logins: hashed passwords (werkzeug's scrypt), never stored or logged in clear."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from voiceline.admin.models import AdminUser
+
+MIN_PASSWORD_LENGTH = 10
+
+
+class PasswordError(ValueError):
+    """A password that does not meet the minimum."""
+
+
+def set_admin_password(session: Session, username: str, password: str) -> AdminUser:
+    """Create ``username`` or change its password."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise PasswordError(f"use at least {MIN_PASSWORD_LENGTH} characters")
+    user = session.scalars(select(AdminUser).filter_by(username=username)).one_or_none()
+    if user is None:
+        user = AdminUser(username=username, password_hash="", created_at=datetime.now(UTC))
+        session.add(user)
+    user.password_hash = generate_password_hash(password)
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> AdminUser | None:
+    """Return the admin if the password matches, else None (same work either way)."""
+    user = session.scalars(select(AdminUser).filter_by(username=username)).one_or_none()
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)  # spend the same time for unknown users
+        return None
+    return user if check_password_hash(user.password_hash, password) else None
+
+
+_DUMMY_HASH = generate_password_hash("not-a-real-password")

@@ -1,0 +1,1 @@
+"""Customers, their contacts and plans, business hours and what a plan entitles a caller to."""

@@ -1,0 +1,1 @@
+"""The directory file: check it, load it into the database, dump it back."""

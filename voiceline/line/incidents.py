@@ -1,0 +1,186 @@
+"""Incidents: opened when a message is taken, idempotent on CallSid and RecordingSid,
+with the SLA clock, the plan's target and an append-only event log."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from voiceline.customers.services import Caller, calendar_for, target_for
+from voiceline.incidents.models import Incident, IncidentEvent, Recording
+from voiceline.phones import display
+
+log = logging.getLogger(__name__)
+
+PAGED_PRIORITIES = frozenset({"emergency", "billable"})
+OPEN_STATUSES = ("open", "acknowledged")
+REPEAT_WINDOW = timedelta(hours=24)
+
+
+def log_event(
+    session: Session,
+    incident: Incident,
+    kind: str,
+    at: datetime,
+    actor: str | None = None,
+    **detail: Any,
+) -> IncidentEvent:
+    """Append one line to the incident's log."""
+    event = IncidentEvent(incident_id=incident.id, at=at, kind=kind, actor=actor, detail=detail)
+    session.add(event)
+    return event
+
+
+def _summary(caller: Caller, priority: str, missed: bool) -> str:
+    who = caller.contact.name if caller.contact else "unknown caller"
+    company = caller.customer.name if caller.customer else "no matching customer"
+    number = display(caller.number) if caller.number else "a withheld number"
+    kind = {
+        "emergency": "emergency",
+        "billable": "billable emergency",
+        "standard": "next-business-day",
+        "unverified": "unverified",
+    }.get(priority, priority)
+    if missed:
+        return f"Missed {kind} call from {who} ({company}) on {number}, no message left"
+    return f"{kind.capitalize()} message from {who} ({company}) on {number}"
+
+
+def _insert_once(session: Session, obj: Any, find: Callable[[], Any]) -> tuple[Any, bool]:
+    """Insert ``obj`` unless a concurrent request already did; return (row, created)."""
+    try:
+        with session.begin_nested():
+            session.add(obj)
+            session.flush()
+        return obj, True
+    except IntegrityError:
+        existing = find()
+        if existing is None:
+            raise
+        return existing, False
+
+
+def open_incident(
+    session: Session,
+    *,
+    call_sid: str,
+    caller: Caller,
+    priority: str,
+    clock_started_at: datetime,
+    now: datetime,
+    missed: bool = False,
+) -> tuple[Incident, bool]:
+    """Open the incident of ``call_sid``, or return the one already open for it."""
+
+    def find() -> Incident | None:
+        return session.scalars(select(Incident).filter_by(call_sid=call_sid)).one_or_none()
+
+    existing = find()
+    if existing is not None:
+        return existing, False
+    customer = caller.customer if caller.is_authorized else None
+    target = target_for(customer.plan, priority) if customer is not None else None
+    deadline = (
+        target.deadline(clock_started_at, calendar_for(customer)) if target and customer else None
+    )
+    incident = Incident(
+        customer_id=caller.customer.id if caller.customer else None,
+        contact_id=caller.contact.id if caller.contact else None,
+        call_sid=call_sid,
+        caller_number=caller.number,
+        priority=priority,
+        status="open",
+        summary=_summary(caller, priority, missed),
+        opened_at=now,
+        clock_started_at=clock_started_at,
+        target_minutes=target.minutes if target else None,
+        target_clock=target.clock if target else None,
+        deadline_at=deadline,
+    )
+    incident, created = _insert_once(session, incident, find)
+    if created and customer is not None:
+        from voiceline.sla.clocks import start_clocks  # sla logs through this module: import late
+
+        start_clocks(session, incident)
+    if created:
+        log_event(
+            session,
+            incident,
+            "opened",
+            now,
+            actor=caller.number,
+            priority=priority,
+            missed=missed,
+            clock_started_at=clock_started_at.isoformat(),
+            deadline_at=deadline.isoformat() if deadline else None,
+            target=f"{target.minutes}m {target.clock}" if target else None,
+        )
+        log.info("incident %s opened: %s", incident.id, incident.summary)
+    return incident, created
+
+
+def attach_recording(
+    session: Session,
+    incident: Incident,
+    *,
+    call_sid: str,
+    recording_sid: str,
+    url: str | None,
+    duration: int | None,
+    now: datetime,
+    is_addendum: bool = False,
+) -> tuple[Recording, bool]:
+    """Attach a recording to ``incident`` once, however often Twilio reports it."""
+
+    def find() -> Recording | None:
+        return session.scalars(
+            select(Recording).filter_by(recording_sid=recording_sid)
+        ).one_or_none()
+
+    existing = find()
+    if existing is not None:
+        if existing.url is None and url:
+            existing.url = url
+        if existing.duration_seconds is None and duration is not None:
+            existing.duration_seconds = duration
+        return existing, False
+    recording = Recording(
+        recording_sid=recording_sid,
+        call_sid=call_sid,
+        incident_id=incident.id,
+        url=url,
+        duration_seconds=duration,
+        status="completed",
+        created_at=now,
+    )
+    recording, created = _insert_once(session, recording, find)
+    if created:
+        log_event(
+            session,
+            incident,
+            "caller_added_message" if is_addendum else "message_recorded",
+            now,
+            recording_sid=recording_sid,
+            duration_seconds=duration,
+        )
+    return recording, created
+
+
+def open_incident_of(session: Session, caller: Caller, now: datetime) -> Incident | None:
+    """Return the caller's incident still open from the last day, if any."""
+    query = select(Incident).where(
+        Incident.status.in_(OPEN_STATUSES), Incident.opened_at >= now - REPEAT_WINDOW
+    )
+    if caller.customer is not None and caller.is_authorized:
+        query = query.where(Incident.customer_id == caller.customer.id)
+    elif caller.number is not None:
+        query = query.where(Incident.caller_number == caller.number)
+    else:
+        return None
+    return session.scalars(query.order_by(Incident.opened_at.desc()).limit(1)).first()

@@ -1,0 +1,45 @@
+"""SLA clocks: one per incident and metric."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from voiceline.orm import Base
+
+
+class SlaClock(Base):
+    """One promise kept or broken: a plan target measured for one incident."""
+
+    __tablename__ = "sla_clocks"
+    __table_args__ = (UniqueConstraint("incident_id", "metric"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    metric: Mapped[str] = mapped_column(String(32))  # callback | restoration
+    priority: Mapped[str] = mapped_column(String(32))
+    target_minutes: Mapped[int] = mapped_column(Integer)
+    clock: Mapped[str] = mapped_column(String(16))  # wall | business
+    time_zone: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    deadline_at: Mapped[datetime]
+    stopped_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    stop_kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    is_reported: Mapped[bool] = mapped_column(Boolean, default=False)
+    wall_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    business_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    paused_since: Mapped[datetime | None] = mapped_column(nullable=True)
+    pauses: Mapped[list[Any]] = mapped_column(default=list)
+    is_met: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    minutes_over: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    credit: Mapped[dict[str, Any]] = mapped_column(default=dict)

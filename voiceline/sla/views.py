@@ -1,0 +1,250 @@
+"""The SLA pages under /admin/sla: the live view, the monthly report and its CSV.
+
+The live view lists the running clocks of open incidents, soonest deadline first, with a
+badge at 50% and 75% of the target and once it is breached; from there an admin records
+a callback or a restoration (at a local time, for one reported late) and pauses or
+resumes a target whose plan allows it. The report page shows the same figures as
+``voiceline report`` (voiceline.reports), with a bar chart drawn as inline SVG on the
+server (the admin pages run no script and allow no inline style).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from voiceline import extensions
+from voiceline.admin import audit
+from voiceline.admin.auth import current_admin, login_required
+from voiceline.customers.models import Customer
+from voiceline.db import request_session
+from voiceline.incidents.models import Incident
+from voiceline.line.handover import callback_recorded
+from voiceline.sla.clocks import SlaError, live_clocks, mark_restored, pause, resume, stop_callback
+from voiceline.sla.report_formats import format_duration, format_local, format_percent, render_csv
+from voiceline.sla.reports import Report, ReportError, month_label, monthly_report, parse_month
+
+bp = Blueprint("sla", __name__, url_prefix="/admin/sla", template_folder="templates")
+
+ACTIONS = ("callback", "restored", "pause", "resume")
+LEVEL_TEXT = {"ok": "on track", "50": "50% used", "75": "75% used", "breached": "breached"}
+BAR_WIDTH = 300  # pixels for 100%
+BAR_ROW = 22
+LABEL_WIDTH = 330
+
+
+@bp.app_template_filter("sla_duration")
+def _duration(seconds: int | None) -> str:
+    return format_duration(seconds)
+
+
+@bp.app_template_filter("sla_percent")
+def _percent(value: Any) -> str:
+    return format_percent(value)
+
+
+@bp.app_template_filter("sla_local")
+def _local(at: datetime | None, time_zone: str) -> str:
+    return format_local(at, time_zone)
+
+
+def _now() -> datetime:
+    return extensions.clock().now()
+
+
+@bp.get("")
+@login_required
+def live() -> ResponseReturnValue:
+    """Show the running SLA clocks, soonest deadline first."""
+    now = _now()
+    clocks = live_clocks(request_session(), now)
+    rows = [
+        {
+            "clock": c,
+            "left": int(c.time_left.total_seconds()),
+            "level_text": LEVEL_TEXT[c.level],
+            "now_local": now.astimezone(ZoneInfo(c.time_zone)).strftime("%Y-%m-%dT%H:%M"),
+        }
+        for c in clocks
+    ]
+    month = now.strftime("%Y-%m")
+    return render_template("sla/live.html", rows=rows, now=now, month=month)
+
+
+def _at(incident: Incident, now: datetime) -> datetime:
+    """Return the time given in the form (local to the customer), or now."""
+    text = (request.form.get("at") or "").strip()
+    if not text:
+        return now
+    zone = ZoneInfo(incident.customer.time_zone if incident.customer else "UTC")
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise SlaError(f"cannot read the time {text!r}; use the date and time picker") from exc
+    at = (at.replace(tzinfo=zone) if at.tzinfo is None else at).astimezone(now.tzinfo)
+    if at > now + timedelta(minutes=1):
+        raise SlaError("that time is in the future")
+    return at
+
+
+@bp.post("/incidents/<int:incident_id>/<action>")
+@login_required
+def act(incident_id: int, action: str) -> ResponseReturnValue:
+    """Record a callback or restoration, or pause or resume an incident's clocks."""
+    if action not in ACTIONS:
+        abort(404)
+    db = request_session()
+    incident = db.get(Incident, incident_id)
+    if incident is None:
+        abort(404)
+    admin, now = current_admin(), _now()
+    reason = (request.form.get("reason") or "").strip()
+    try:
+        at = _at(incident, now)
+        if action == "callback":
+            stop_callback(db, incident, at, "web", True, actor=admin)
+        elif action == "restored":
+            mark_restored(db, incident, at, admin)
+        elif action == "pause":
+            pause(db, incident, reason, at, admin)
+        else:
+            resume(db, incident, at, admin)
+    except SlaError as exc:
+        db.rollback()
+        flash(f"Incident {incident_id}: {exc}", "error")
+        return redirect(url_for("sla.live"))
+    detail: dict[str, Any] = {"effective_at": at}
+    if reason and action == "pause":
+        detail["reason"] = reason
+    audit.record(db, admin, f"sla_{action}", f"incident {incident_id}", at=now, **detail)
+    db.commit()
+    if action == "callback":
+        callback_recorded(current_app._get_current_object(), incident_id, admin)  # type: ignore[attr-defined]
+    done = {
+        "callback": "callback recorded",
+        "restored": "restoration recorded",
+        "pause": "SLA clock paused",
+        "resume": "SLA clock resumed",
+    }[action]
+    flash(f"Incident {incident_id}: {done}.", "ok")
+    return redirect(url_for("sla.live"))
+
+
+# --- the report -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar of the compliance chart."""
+
+    label: str
+    percent: str
+    y: int
+    width: int
+    colour: str
+
+
+def _bars(report: Report) -> list[Bar]:
+    """Return a bar per customer and target with decided clocks, coloured by compliance."""
+    bars: list[Bar] = []
+    for customer in report.customers:
+        for line in customer.targets:
+            if line.compliance is None:
+                continue
+            value = float(line.compliance)
+            colour = "#067647" if value >= 95 else "#b7791f" if value >= 80 else "#b42318"
+            bars.append(
+                Bar(
+                    label=f"{customer.name}: {line.label}",
+                    percent=format_percent(line.compliance),
+                    y=len(bars) * BAR_ROW,
+                    width=round(BAR_WIDTH * value / 100),
+                    colour=colour,
+                )
+            )
+    return bars
+
+
+def _report_args() -> tuple[date, str | None]:
+    """Return the month and customer asked for (default: this month, every customer)."""
+    text = request.args.get("month") or _now().strftime("%Y-%m")
+    customer = request.args.get("customer") or None
+    return parse_month(text), customer
+
+
+def _report(month: date, customer: str | None) -> Report:
+    return monthly_report(request_session(), month, customer, as_of=_now())
+
+
+@bp.get("/report")
+@login_required
+def report() -> ResponseReturnValue:
+    """Show the monthly SLA report with a compliance chart."""
+    customers = request_session().scalars(select(Customer).order_by(Customer.name)).all()
+    try:
+        month, code = _report_args()
+        result = _report(month, code)
+    except ReportError as exc:
+        page = render_template(
+            "sla/report.html",
+            error=str(exc),
+            report=None,
+            customers=customers,
+            month=request.args.get("month", ""),
+            customer=None,
+        )
+        return page, 400
+    bars = _bars(result)
+    previous = (month.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    following = (month.replace(day=28) + timedelta(days=4)).strftime("%Y-%m")
+    return render_template(
+        "sla/report.html",
+        error=None,
+        report=result,
+        customers=customers,
+        month=month.strftime("%Y-%m"),
+        month_text=month_label(month),
+        previous=previous,
+        following=following,
+        customer=code,
+        bars=bars,
+        chart_height=max(len(bars), 1) * BAR_ROW + 24,
+        label_width=LABEL_WIDTH,
+        bar_width=BAR_WIDTH,
+    )
+
+
+@bp.get("/report.csv")
+@login_required
+def report_csv() -> ResponseReturnValue:
+    """Download the monthly report as CSV (table=targets or table=breaches)."""
+    table = request.args.get("table", "targets")
+    if table not in ("targets", "breaches"):
+        abort(400)
+    try:
+        month, code = _report_args()
+        result = _report(month, code)
+    except ReportError as exc:
+        return Response(str(exc) + "\n", status=400, mimetype="text/plain")
+    name = f"sla-{month.strftime('%Y-%m')}{'-' + code if code else ''}-{table}.csv"
+    return Response(
+        render_csv(result, table),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -12,7 +12,8 @@ from escalation.failures import is_temporary_failure
     [
         pytest.param(None, None, True, id="timeout or dropped connection"),
         pytest.param(500, None, True, id="server error"),
-        pytest.param(503, 20003, True, id="unavailable"),
+        pytest.param(503, 20503, True, id="service unavailable"),
+        pytest.param(401, 20003, False, id="permission denied: credentials or account"),
         pytest.param(429, 20429, True, id="rate limited"),
         pytest.param(429, None, True, id="429 without a code"),
         pytest.param(400, 20429, True, id="20429 whatever the status"),

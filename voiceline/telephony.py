@@ -7,7 +7,9 @@ The product talks to the small ``Telephony`` protocol. Two backends implement it
 - ``ConsoleTelephony``: no credentials configured; every text and call is written to the
   log and kept in memory, so the product runs (and says so) without an account.
 
-Errors come out as one exception::
+Errors come out as one exception, whichever form Twilio answered in (a legacy error
+body, raised as ``TwilioRestException``, or RFC 9457 problem details, raised as
+``TwilioServiceException``), classified by ``voiceline.twilio_errors``::
 
     TelephonyError            (code, status, is_temporary)
 """
@@ -22,17 +24,19 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 import requests
-from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.base.exceptions import (
+    TwilioException,
+    TwilioRestException,
+    TwilioServiceException,
+)
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from voiceline.config import Settings
+from voiceline.twilio_errors import classify, meaning_of
 
 log = logging.getLogger(__name__)
 
-# Twilio error codes that mean "this will never work for this destination".
-PERMANENT_CODES = frozenset({21211, 21214, 21217, 21401, 21407, 21408, 21610, 21612, 21614})
-TEMPORARY_CODES = frozenset({20429, 20003, 30001, 30002, 30003})
 REQUEST_TIMEOUT_SECONDS = 10.0
 
 
@@ -82,17 +86,6 @@ class Telephony(Protocol):
     def fetch_recording(self, url: str) -> tuple[bytes, str]: ...
 
 
-def classify(status: int | None, code: int | None) -> bool:
-    """Return True when an error is worth retrying (rate limits, server faults)."""
-    if code in PERMANENT_CODES:
-        return False
-    if code in TEMPORARY_CODES:
-        return True
-    if status is None:
-        return True  # no HTTP answer at all: a timeout or a dropped connection
-    return status == 429 or status >= 500
-
-
 class TwilioTelephony:
     """Twilio's REST API, or a compatible one at ``api_base_url``."""
 
@@ -128,8 +121,8 @@ class TwilioTelephony:
             message = self.client.messages.create(
                 to=to, from_=self._from(), body=body, status_callback=status_callback
             )
-        except TwilioRestException as exc:
-            raise _rest_error(exc) from exc
+        except (TwilioRestException, TwilioServiceException) as exc:
+            raise _provider_error(exc) from exc
         except (TwilioException, requests.RequestException) as exc:
             raise TelephonyError(str(exc), code=None, status=None, is_temporary=True) from exc
         return Sent(sid=str(message.sid), status=str(message.status))
@@ -152,8 +145,8 @@ class TwilioTelephony:
                 timeout=call.timeout_seconds,
                 **extra,  # type: ignore[arg-type]
             )
-        except TwilioRestException as exc:
-            raise _rest_error(exc) from exc
+        except (TwilioRestException, TwilioServiceException) as exc:
+            raise _provider_error(exc) from exc
         except (TwilioException, requests.RequestException) as exc:
             raise TelephonyError(str(exc), code=None, status=None, is_temporary=True) from exc
         return Sent(sid=str(created.sid), status=str(created.status))
@@ -162,8 +155,8 @@ class TwilioTelephony:
         """End an outbound call, ringing or answered ('completed' does both on Twilio)."""
         try:
             self.client.calls(sid).update(status="completed")
-        except TwilioRestException as exc:
-            raise _rest_error(exc) from exc
+        except (TwilioRestException, TwilioServiceException) as exc:
+            raise _provider_error(exc) from exc
         except (TwilioException, requests.RequestException) as exc:
             raise TelephonyError(str(exc), code=None, status=None, is_temporary=True) from exc
 
@@ -191,21 +184,32 @@ class TwilioTelephony:
                 f"recording fetch answered {response.status_code}",
                 code=None,
                 status=response.status_code,
-                is_temporary=classify(response.status_code, None),
+                is_temporary=classify(response.status_code, None).is_temporary,
             )
         content_type = "audio/mpeg" if url.endswith(".mp3") else "audio/wav"
         return response.content, content_type
 
 
-def _rest_error(exc: TwilioRestException) -> TelephonyError:
-    code = int(exc.code) if exc.code is not None else None
-    status = int(exc.status) if exc.status is not None else None
+def _provider_error(exc: TwilioRestException | TwilioServiceException) -> TelephonyError:
+    """Turn either form of Twilio error into a TelephonyError that keeps code and status."""
+    code, status = _as_int(exc.code), _as_int(exc.status)
+    said = exc.msg if isinstance(exc, TwilioRestException) else exc.detail or exc.title
+    meaning = meaning_of(code)
+    told = f"Twilio error {code} ({meaning}): {said}" if meaning else f"Twilio error {code}: {said}"
     return TelephonyError(
-        f"Twilio error {code}: {exc.msg}",
-        code=code,
-        status=status,
-        is_temporary=classify(status, code),
+        told, code=code, status=status, is_temporary=classify(status, code).is_temporary
     )
+
+
+def _as_int(value: object) -> int | None:
+    """Read a code or status from an error body, which may carry it as text."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
 
 
 @dataclass

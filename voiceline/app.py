@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from voiceline import db
+from voiceline import db, web_security
 from voiceline.clock import Clock, SystemClock
 from voiceline.config import Settings, load_settings
 from voiceline.telephony import Telephony, telephony_from_settings
@@ -41,6 +41,7 @@ def create_app(
     db.init_app(app, database)
     app.extensions["voiceline.telephony"] = telephony or telephony_from_settings(settings)
     csrf.init_app(app)
+    web_security.install(app, settings)
 
     from voiceline.admin import bp as admin_bp
     from voiceline.feeds import bp as feeds_bp

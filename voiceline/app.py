@@ -33,7 +33,7 @@ def create_app(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
-        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_TIME_LIMIT=int(web_security.SESSION_LIFETIME.total_seconds()),
         MAX_CONTENT_LENGTH=1 * 1024 * 1024,
     )
     app.extensions["voiceline.clock"] = clock or SystemClock()

@@ -1,4 +1,4 @@
-"""Web-wide safeguards: the client's address behind proxies, HSTS.
+"""Web-wide safeguards: the admin session's lifetime, the client's address, HSTS.
 
 Behind a PaaS router every request arrives from the router; ``VOICELINE_TRUSTED_PROXIES``
 says how many proxies append to ``X-Forwarded-For``, and werkzeug's ProxyFix takes the
@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from voiceline.config import Settings
 
+SESSION_LIFETIME = timedelta(hours=12)
 HSTS_MAX_AGE = timedelta(days=365)
 
 

@@ -59,13 +59,17 @@ def log_in(
     *,
     next_url: str | None = None,
     remote_addr: str = "127.0.0.1",
+    forwarded_for: str | None = None,
 ) -> TestResponse:
-    """Post the login form the way a browser would; return the response."""
+    """Post the login form the way a browser would (through a proxy when ``forwarded_for``)."""
     token = csrf_token(client)
     data = {"csrf_token": token, "username": username, "password": password}
     if next_url is not None:
         data["next"] = next_url
-    return client.post("/admin/login", data=data, environ_base={"REMOTE_ADDR": remote_addr})
+    headers = {} if forwarded_for is None else {"X-Forwarded-For": forwarded_for}
+    return client.post(
+        "/admin/login", data=data, headers=headers, environ_base={"REMOTE_ADDR": remote_addr}
+    )
 
 
 def post_form(

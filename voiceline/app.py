@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 from voiceline import (
     extensions,
     schema,  # noqa: F401  (every area's tables, so relationships resolve)
+    web_security,
 )
 from voiceline.clock import Clock
 from voiceline.config import Settings, load_settings
@@ -36,12 +37,13 @@ def create_app(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
-        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_TIME_LIMIT=int(web_security.SESSION_LIFETIME.total_seconds()),
         MAX_CONTENT_LENGTH=1 * 1024 * 1024,
     )
     services = extensions.build_services(settings, clock=clock, telephony=telephony)
     extensions.init_app(app, services)
     csrf.init_app(app)
+    web_security.install(app, settings)
     _register_views(app)
 
     from escalation.wiring import install as install_paging

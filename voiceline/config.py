@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import phonenumbers
 
 DEFAULT_TWILIO_API_BASE_URL = "https://api.twilio.com"
+MAX_TRUSTED_PROXIES = 10
 _SID_RE = re.compile(r"^AC[0-9a-fA-F]{32}$")
 
 
@@ -39,6 +40,7 @@ class Settings:
     spool_dir: str = "instance/spool"
     smtp_url: str | None = field(default=None, repr=False)
     report_from: str | None = None
+    trusted_proxies: int = 0
     testing: bool = False
     extra: Mapping[str, object] = field(default_factory=dict)
 
@@ -84,6 +86,15 @@ def _check_number(name: str, value: str) -> str:
     if not phonenumbers.is_valid_number(parsed):
         raise ConfigError(f"{name} is not a valid phone number: {value!r}")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _check_proxy_count(name: str, value: str) -> int:
+    if not re.fullmatch(r"[0-9]+", value) or int(value) > MAX_TRUSTED_PROXIES:
+        raise ConfigError(
+            f"{name} must be the number of proxies in front of the app, "
+            f"0 to {MAX_TRUSTED_PROXIES}, got {value!r}"
+        )
+    return int(value)
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -140,6 +151,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         except MailError as exc:
             raise ConfigError(str(exc)) from exc
 
+    trusted_proxies = _check_proxy_count(
+        "VOICELINE_TRUSTED_PROXIES", get("VOICELINE_TRUSTED_PROXIES") or "0"
+    )
     testing = str(source.get("TESTING", "")).lower() in ("1", "true", "yes")
     return Settings(
         database_url=database_url,
@@ -153,5 +167,6 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         spool_dir=get("VOICELINE_SPOOL_DIR") or "instance/spool",
         smtp_url=smtp_url,
         report_from=report_from,
+        trusted_proxies=trusted_proxies,
         testing=testing,
     )

@@ -1,10 +1,20 @@
 """Admin login: the session cookie, ``login_required``, login and logout views.
 
 Passwords are hashed by ``voiceline.admin.accounts``. Logging in clears the session first, so a
-session planted before login never becomes an authenticated one. The session also holds
-a fingerprint of the password hash: changing an admin's password ends every other
-session of that admin. Failed logins are written to the audit log and counted from
-there, per username and client address, so the limit holds across worker processes.
+session planted before login never becomes an authenticated one. The session is a signed
+cookie, so what ends it lives on the server: the cookie names the admin's session
+generation, and logout moves that on, refusing every cookie of that admin issued before,
+in every browser, copies included. The cookie also holds a fingerprint of the password
+hash, so changing an admin's password ends their sessions too. CSRF tokens live in the
+session and expire with its lifetime; a revoked session's token changes nothing, since
+every view that changes data requires a live login.
+
+Failed logins are written to the audit log and counted from there, so the limits hold
+across worker processes. They lock the pair (username, client address) after
+``MAX_FAILURES`` and the address after ``MAX_FAILURES_PER_ADDRESS``, never a username
+across addresses: whatever a stranger does from their address, the real admin can log in
+from theirs. (Guessing from many addresses meets the address limits, scrypt and the
+ten-character minimum.) The client address is read through ``VOICELINE_TRUSTED_PROXIES``.
 Logout is a POST carrying the CSRF token, so another site cannot log an admin out.
 """
 
@@ -20,13 +30,14 @@ from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from voiceline import extensions
 from voiceline.admin import audit, bp
 from voiceline.admin.accounts import authenticate
 from voiceline.admin.models import AdminUser, AuditEntry
 from voiceline.db import request_session
+from voiceline.web_security import SESSION_LIFETIME
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -34,8 +45,7 @@ R = TypeVar("R")
 MAX_FAILURES = 5  # per username and address
 MAX_FAILURES_PER_ADDRESS = 30  # per address, whatever usernames it tries
 FAILURE_WINDOW = timedelta(minutes=15)
-SESSION_LIFETIME = timedelta(hours=12)
-_SESSION_KEYS = ("admin_id", "admin_user", "admin_auth", "admin_login_at")
+_SESSION_KEYS = ("admin_id", "admin_user", "admin_auth", "admin_generation", "admin_login_at")
 
 
 def _now() -> datetime:
@@ -57,26 +67,37 @@ def _forget_login() -> None:
         session.pop(key, None)
 
 
+def _session_admin() -> AdminUser | None:
+    """Return the admin the session cookie names while it is fresh and not revoked."""
+    admin_id, fingerprint = session.get("admin_id"), session.get("admin_auth")
+    generation, login_at = session.get("admin_generation"), session.get("admin_login_at")
+    if not (
+        isinstance(admin_id, int)
+        and isinstance(fingerprint, str)
+        and isinstance(generation, int)
+        and isinstance(login_at, str)
+    ):
+        return None
+    try:
+        started = datetime.fromisoformat(login_at)
+    except ValueError:
+        return None
+    if started.tzinfo is None or _now() - started >= SESSION_LIFETIME:
+        return None
+    user = request_session().get(AdminUser, admin_id)
+    if user is None or user.session_generation != generation:
+        return None
+    if not hmac.compare_digest(_password_fingerprint(user), fingerprint):
+        return None
+    return user
+
+
 def _load_admin() -> AdminUser | None:
     """Return the logged-in admin, or None when the session is absent, stale or revoked."""
     if "admin_user" in g:
         user: AdminUser | None = g.admin_user
         return user
-    user = None
-    admin_id, fingerprint = session.get("admin_id"), session.get("admin_auth")
-    login_at = session.get("admin_login_at")
-    if isinstance(admin_id, int) and isinstance(fingerprint, str) and isinstance(login_at, str):
-        try:
-            started = datetime.fromisoformat(login_at)
-        except ValueError:
-            started = None
-        fresh = started is not None and started.tzinfo is not None
-        if fresh and started is not None and _now() - started < SESSION_LIFETIME:
-            candidate = request_session().get(AdminUser, admin_id)
-            if candidate is not None and hmac.compare_digest(
-                _password_fingerprint(candidate), fingerprint
-            ):
-                user = candidate
+    user = _session_admin()
     if user is None and any(key in session for key in _SESSION_KEYS):
         _forget_login()
     g.admin_user = user
@@ -186,6 +207,7 @@ def login() -> ResponseReturnValue:
     session["admin_id"] = user.id
     session["admin_user"] = user.username
     session["admin_auth"] = _password_fingerprint(user)
+    session["admin_generation"] = user.session_generation
     session["admin_login_at"] = now.isoformat()
     return redirect(next_url)
 
@@ -196,6 +218,12 @@ def logout() -> ResponseReturnValue:
     user = _load_admin()
     if user is not None:
         db = request_session()
+        # One UPDATE rather than read-then-write, so concurrent logouts never lose a step.
+        db.execute(
+            update(AdminUser)
+            .where(AdminUser.id == user.id)
+            .values(session_generation=AdminUser.session_generation + 1)
+        )
         audit.record(db, user.username, "logout", audit.subject_for_admin(user.username), at=_now())
         db.commit()
     session.clear()

@@ -37,6 +37,9 @@ class AdminUser(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime]
+    # Each login cookie carries the generation it was issued under; logout moves it on,
+    # which refuses every cookie issued before (copies included) on the server side.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class AuditEntry(AppendOnly, Base):

@@ -1,6 +1,6 @@
 """Plug paging into the web app: ``install`` from ``create_app``.
 
-The web app pages the moment the line commits an emergency (``voiceline.line.handover``
+The web app pages the moment the line commits an emergency (``voiceline.incidents.handover``
 calls ``begin`` right after the commit), and sends what Twilio callbacks and SMS replies
 cause in the background so webhooks answer at once. The worker side is
 ``escalation.tasks``.
@@ -20,8 +20,8 @@ from escalation.events import CallbackLogged
 from escalation.state import state_from_dict
 from escalation.voice_pages import VoiceSetup
 from voiceline import extensions
+from voiceline.incidents.handover import register_callback_listener, register_pager
 from voiceline.incidents.models import Incident
-from voiceline.line.handover import register_callback_listener, register_pager
 from voiceline.line.media import recording_url
 
 EXTENSION = "escalation.paging"

@@ -17,9 +17,10 @@ from tests.admin_helpers import (
     post_form,
     text_of,
 )
-from voiceline.admin import CONTENT_SECURITY_POLICY, audit
+from voiceline.admin import audit
 from voiceline.admin.accounts import set_admin_password
 from voiceline.admin.auth import MAX_FAILURES
+from voiceline.admin.blueprint import CONTENT_SECURITY_POLICY
 from voiceline.admin.models import AuditEntry
 from voiceline.clock import ManualClock
 from voiceline.db import Database

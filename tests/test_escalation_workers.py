@@ -42,9 +42,9 @@ from voiceline.app import create_app
 from voiceline.db import Database
 from voiceline.directory.checker import read_directory_text
 from voiceline.directory.loader import load_directory
+from voiceline.incidents.handover import mark_for_paging
 from voiceline.incidents.models import Incident, IncidentEvent
 from voiceline.line.calls import view_of
-from voiceline.line.handover import mark_for_paging
 from voiceline.line.incidents import open_incident
 
 pytest_plugins = ["simulator.testing"]

@@ -144,7 +144,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
 
     smtp_url, report_from = get("SMTP_URL"), get("VOICELINE_REPORT_FROM")
     if smtp_url or report_from:
-        from voiceline.sla.report_mail import MailError, smtp_settings
+        from voiceline.mail import MailError, smtp_settings
 
         try:
             smtp_settings({"SMTP_URL": smtp_url or "", "VOICELINE_REPORT_FROM": report_from or ""})

@@ -21,7 +21,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from escalation import callbacks, voice_pages
 from escalation.wiring import paging_for, voice_setup_for
-from webhooks import bp
+from webhooks.blueprint import bp
 
 log = logging.getLogger(__name__)
 

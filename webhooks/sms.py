@@ -7,7 +7,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from escalation.replies import reply_to_sms
 from escalation.wiring import paging_for
-from webhooks import bp
+from webhooks.blueprint import bp
 
 
 @bp.post("/sms")

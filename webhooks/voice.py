@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from voiceline import extensions
+from voiceline.incidents.handover import hand_over
 from voiceline.line import calls as line
-from voiceline.line.handover import hand_over
 from voiceline.line.prompts import Prompts
 from voiceline.line.spool import Spool
 from voiceline.urls import UrlFor
-from webhooks import bp
+from webhooks.blueprint import bp
 
 log = logging.getLogger(__name__)
 

@@ -1,11 +1,11 @@
-"""The rota pages under /admin: rotations, members, overrides, analysts and calendar feeds."""
+"""The rota pages under /admin: rotations, members, overrides, analysts and calendar feeds.
+
+Importing the package registers every view on ``bp``.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from oncall.views import analysts, rotations  # noqa: F401  (registers routes on bp)
+from oncall.views.blueprint import bp
 
-bp = Blueprint("oncall", __name__, url_prefix="/admin", template_folder="../templates")
-
-# The views register themselves on ``bp``; import them for that side effect.
-from oncall.views import analysts as _analysts  # noqa: E402,F401
-from oncall.views import rotations as _rotations  # noqa: E402,F401
+__all__ = ["bp"]

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from oncall import analysts as service
 from oncall.edits import FormError
 from oncall.models import Analyst, RotationMember
-from oncall.views import bp
+from oncall.views.blueprint import bp
 from voiceline import extensions
 from voiceline.admin.auth import current_admin, login_required
 from voiceline.db import request_session

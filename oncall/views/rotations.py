@@ -24,7 +24,7 @@ from oncall.rotation import OnCallError
 from oncall.schedule import who_is_on_call
 from oncall.store import hours_of, rotation_by_code, schedule_for, upcoming_overrides
 from oncall.timeline import COLUMNS_PER_DAY, Day, timeline
-from oncall.views import bp
+from oncall.views.blueprint import bp
 from oncall.views.formatting import (
     hours_text,
     input_value,

@@ -33,8 +33,9 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select, update
 
 from voiceline import extensions
-from voiceline.admin import audit, bp
+from voiceline.admin import audit
 from voiceline.admin.accounts import authenticate
+from voiceline.admin.blueprint import bp
 from voiceline.admin.models import AdminUser, AuditEntry
 from voiceline.db import request_session
 from voiceline.web_security import SESSION_LIFETIME

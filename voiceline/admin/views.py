@@ -6,8 +6,9 @@ from flask import render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 
-from voiceline.admin import audit, bp
+from voiceline.admin import audit
 from voiceline.admin.auth import login_required
+from voiceline.admin.blueprint import bp
 from voiceline.admin.models import AuditEntry
 from voiceline.db import request_session
 

@@ -31,8 +31,8 @@ from voiceline.customers.services import (
     target_for,
 )
 from voiceline.hours import is_open_at
+from voiceline.incidents.handover import mark_for_paging
 from voiceline.incidents.models import Incident, Recording
-from voiceline.line.handover import mark_for_paging
 from voiceline.line.incidents import (
     PAGED_PRIORITIES,
     attach_recording,

@@ -13,28 +13,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from voiceline.customers.services import Caller, calendar_for, target_for
-from voiceline.incidents.models import Incident, IncidentEvent, Recording
+from voiceline.incidents.log import OPEN_STATUSES, log_event
+from voiceline.incidents.models import Incident, Recording
 from voiceline.phones import display
 
 log = logging.getLogger(__name__)
 
+__all__ = ["OPEN_STATUSES", "log_event", "open_incident", "attach_recording", "open_incident_of"]
+
 PAGED_PRIORITIES = frozenset({"emergency", "billable"})
-OPEN_STATUSES = ("open", "acknowledged")
 REPEAT_WINDOW = timedelta(hours=24)
-
-
-def log_event(
-    session: Session,
-    incident: Incident,
-    kind: str,
-    at: datetime,
-    actor: str | None = None,
-    **detail: Any,
-) -> IncidentEvent:
-    """Append one line to the incident's log."""
-    event = IncidentEvent(incident_id=incident.id, at=at, kind=kind, actor=actor, detail=detail)
-    session.add(event)
-    return event
 
 
 def _summary(caller: Caller, priority: str, missed: bool) -> str:

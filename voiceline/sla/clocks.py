@@ -37,8 +37,8 @@ from sqlalchemy.orm import Session
 from voiceline.customers.business_time import BusinessCalendar, CalendarError, add_business_time
 from voiceline.customers.models import Customer
 from voiceline.customers.services import calendar_for, target_for
+from voiceline.incidents.log import log_event
 from voiceline.incidents.models import Incident
-from voiceline.line.incidents import log_event
 from voiceline.sla.models import SlaClock
 from voiceline.sla.sla_math import (
     CreditRuleError,

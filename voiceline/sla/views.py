@@ -34,8 +34,8 @@ from voiceline.admin import audit
 from voiceline.admin.auth import current_admin, login_required
 from voiceline.customers.models import Customer
 from voiceline.db import request_session
+from voiceline.incidents.handover import callback_recorded
 from voiceline.incidents.models import Incident
-from voiceline.line.handover import callback_recorded
 from voiceline.sla.clocks import SlaError, live_clocks, mark_restored, pause, resume, stop_callback
 from voiceline.sla.report_formats import format_duration, format_local, format_percent, render_csv
 from voiceline.sla.reports import Report, ReportError, month_label, monthly_report, parse_month

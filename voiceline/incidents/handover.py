@@ -15,8 +15,8 @@ from datetime import datetime
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from voiceline.incidents.log import log_event
 from voiceline.incidents.models import Incident
-from voiceline.line.incidents import log_event
 
 log = logging.getLogger(__name__)
 

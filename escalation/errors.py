@@ -1,12 +1,14 @@
-"""The errors of the escalation package, one tree, all ValueErrors.
+"""The errors of the escalation package: a branch of ``voiceline.errors``' tree.
 
-EscalationError(ValueError)    bad input to pure escalation code; nothing was changed
+EscalationError(InvalidInput)    bad input to pure escalation code; nothing was changed
 ├── PolicyError                 a policy, step, target or delay that cannot be used
 └── StateError                  a stored state that cannot be read, or a naive time
 """
 
+from voiceline.errors import InvalidInput
 
-class EscalationError(ValueError):
+
+class EscalationError(InvalidInput):
     """Bad input to the escalation package, with the reason; nothing was changed."""
 
 

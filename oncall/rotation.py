@@ -38,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from voiceline.errors import InvalidInput
 from voiceline.hours import HoursError, zone
 
 ShiftUnit = Literal["h", "d", "w"]
@@ -61,7 +62,7 @@ _UNIT_HOURS = {"h": 1, "d": 24, "w": 24 * 7}
 _MAX_SHIFT_HOURS = 24 * 7 * 52  # a year; longer "rotations" are configuration mistakes
 
 
-class OnCallError(ValueError):
+class OnCallError(InvalidInput):
     """Bad on-call data; the message says what to fix."""
 
 

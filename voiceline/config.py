@@ -16,12 +16,14 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 
+from voiceline.errors import InvalidInput
+
 DEFAULT_TWILIO_API_BASE_URL = "https://api.twilio.com"
 MAX_TRUSTED_PROXIES = 10
 _SID_RE = re.compile(r"^AC[0-9a-fA-F]{32}$")
 
 
-class ConfigError(Exception):
+class ConfigError(InvalidInput):
     """A setting is missing or malformed; the message names the variable."""
 
 

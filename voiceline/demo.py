@@ -36,6 +36,7 @@ from voiceline.customers.models import Customer
 from voiceline.db import Database
 from voiceline.directory.checker import DirectoryError, Node, read_directory_file
 from voiceline.directory.loader import load_directory
+from voiceline.errors import VoicelineError
 from voiceline.migrate import upgrade
 from voiceline.phones import PhoneNumberError, to_e164
 
@@ -45,7 +46,7 @@ DEMO_ADMIN = "demo"
 READY_SECONDS = 60.0
 
 
-class DemoError(RuntimeError):
+class DemoError(VoicelineError):
     """The demo cannot start; the message says what to do."""
 
 

@@ -18,13 +18,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from voiceline.errors import InvalidInput
+
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _WINDOW_RE = re.compile(
     r"^\s*(?P<days>[a-z,\- ]+?)\s+(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})\s*$"
 )
 
 
-class HoursError(ValueError):
+class HoursError(InvalidInput):
     """A weekly-hours specification that cannot be understood."""
 
 

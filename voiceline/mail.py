@@ -21,10 +21,12 @@ from email.message import EmailMessage
 from email.utils import parseaddr
 from urllib.parse import unquote, urlsplit
 
+from voiceline.errors import InvalidInput
+
 _MODES = {"smtp": ("plain", 25), "smtp+starttls": ("starttls", 587), "smtps": ("ssl", 465)}
 
 
-class MailError(ValueError):
+class MailError(InvalidInput):
     """Mail could not be sent: bad settings, bad address, or the server refused."""
 
 

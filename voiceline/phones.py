@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import phonenumbers
 
+from voiceline.errors import InvalidInput
+
 # Caller IDs carriers and Twilio send when the number is withheld; several are the
 # keypad spelling of the word (+266696687 = ANONYMOUS, +7378742833 = RESTRICTED).
 WITHHELD = frozenset(
@@ -29,7 +31,7 @@ WITHHELD = frozenset(
 )
 
 
-class PhoneNumberError(ValueError):
+class PhoneNumberError(InvalidInput):
     """A phone number that cannot be read or is not a valid number."""
 
 

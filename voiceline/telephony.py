@@ -33,6 +33,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from voiceline.config import Settings
+from voiceline.errors import VoicelineError
 from voiceline.twilio_errors import classify, meaning_of
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 REQUEST_TIMEOUT_SECONDS = 10.0
 
 
-class TelephonyError(Exception):
+class TelephonyError(VoicelineError):
     """A text or call the provider refused or that could not be requested."""
 
     def __init__(

@@ -26,6 +26,7 @@ from voiceline import schema  # noqa: F401  (every area's tables, so relationshi
 from voiceline.clock import Clock
 from voiceline.config import Settings
 from voiceline.db import Database, is_sqlite
+from voiceline.errors import VoicelineError
 from voiceline.extensions import Services, build_services
 from voiceline.lease import WorkerLease
 from voiceline.line.recovery import replay_spool
@@ -39,7 +40,7 @@ SPOOL_SECONDS = 15
 SWEEP_SECONDS = 60
 
 
-class WorkerRefused(Exception):
+class WorkerRefused(VoicelineError):
     """Another worker already holds the single-worker lease (SQLite)."""
 
 

@@ -9,11 +9,12 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from voiceline.admin.models import AdminUser
+from voiceline.errors import InvalidInput
 
 MIN_PASSWORD_LENGTH = 10
 
 
-class PasswordError(ValueError):
+class PasswordError(InvalidInput):
     """A password that does not meet the minimum."""
 
 

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from voiceline.errors import InvalidInput
 from voiceline.hours import (
     ALWAYS,
     Hours,
@@ -64,7 +65,7 @@ _ZONE_NAMES = {
 }
 
 
-class CalendarError(ValueError):
+class CalendarError(InvalidInput):
     """A business calendar, instant or duration that cannot be used."""
 
 

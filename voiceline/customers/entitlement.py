@@ -31,12 +31,13 @@ from voiceline.customers.business_time import (
     is_business_time,
     next_business_moment,
 )
+from voiceline.errors import InvalidInput
 from voiceline.hours import ALWAYS, Hours, WeeklyWindow, is_open_at
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-class EntitlementError(ValueError):
+class EntitlementError(InvalidInput):
     """Plan terms or an instant the decision cannot use."""
 
 

@@ -17,6 +17,7 @@ import yaml
 
 from escalation.errors import PolicyError
 from escalation.policy import Policy, parse_delay, policy_from_dict
+from voiceline.errors import InvalidInput
 from voiceline.hours import HoursError, parse_hours, zone
 from voiceline.phones import PhoneNumberError, to_e164
 from voiceline.sla.sla_math import CreditRuleError, parse_credit_rule
@@ -66,7 +67,7 @@ _LineLoader.add_constructor(
 )
 
 
-class DirectoryError(ValueError):
+class DirectoryError(InvalidInput):
     """A directory file that cannot be loaded; ``errors`` lists every ``file:line: reason``."""
 
     def __init__(self, errors: list[str]) -> None:

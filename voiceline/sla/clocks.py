@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from voiceline.customers.business_time import BusinessCalendar, CalendarError, add_business_time
 from voiceline.customers.models import Customer
 from voiceline.customers.services import calendar_for, target_for
+from voiceline.errors import InvalidInput
 from voiceline.incidents.log import log_event
 from voiceline.incidents.models import Incident
 from voiceline.sla.models import SlaClock
@@ -64,7 +65,7 @@ CALLBACK_KINDS = ("bridge", "sms", "web")  # the bridge answered; reported by SM
 MAX_REASON = 200
 
 
-class SlaError(ValueError):
+class SlaError(InvalidInput):
     """An SLA clock operation that cannot be done as asked."""
 
 

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from voiceline.customers.models import Customer
 from voiceline.customers.services import calendar_for
+from voiceline.errors import InvalidInput
 from voiceline.incidents.models import Incident
 from voiceline.sla.models import SlaClock
 from voiceline.sla.sla_math import (
@@ -55,7 +56,7 @@ from voiceline.sla.sla_math import (
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 
-class ReportError(ValueError):
+class ReportError(InvalidInput):
     """A report that cannot be made as asked: a bad month or an unknown customer."""
 
 

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from voiceline.customers.business_time import BusinessCalendar, business_time_between
+from voiceline.errors import InvalidInput
 
 if TYPE_CHECKING:
     from _typeshed import SupportsRichComparison
@@ -52,7 +53,7 @@ CREDIT_PER = ("breach", "time_over")
 T = TypeVar("T", bound="SupportsRichComparison")
 
 
-class SlaMathError(ValueError):
+class SlaMathError(InvalidInput):
     """An instant, duration, clock kind or pause that cannot be used."""
 
 

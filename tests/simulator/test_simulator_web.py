@@ -23,7 +23,7 @@ pytest_plugins = ["simulator.testing"]
 LINE = "+15035550100"
 CUSTOMER = "+15035550111"
 ANALYST = "+15035550201"
-EXAMPLE_DIRECTORY = Path(__file__).resolve().parent.parent / "examples" / "directory.yaml"
+EXAMPLE_DIRECTORY = Path(__file__).resolve().parents[2] / "examples" / "directory.yaml"
 
 
 def demo_app() -> Flask:

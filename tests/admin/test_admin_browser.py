@@ -24,7 +24,7 @@ from voiceline.db import Database
 from voiceline.migrate import upgrade
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SCREENSHOT = ARTIFACTS / "admin-timeline.png"
 XSS = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 BROWSER_ARGS = [

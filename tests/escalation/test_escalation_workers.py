@@ -49,7 +49,7 @@ from voiceline.line.incidents import open_incident
 
 pytest_plugins = ["simulator.testing"]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TWO_SECOND_TIERS = """\
       - {targets: [{on_call: tier1}], channels: [sms, voice], delay: 2s}
       - {targets: [{on_call: tier2}], channels: [sms, voice], delay: 2s}

@@ -45,7 +45,7 @@ from voiceline.telephony import OutboundCall, TelephonyError, TwilioTelephony
 
 pytestmark = pytest.mark.contract
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SPEC = REPO.parent / "shared" / "twilio-oai" / "twilio_api_v2010.json"
 PRISM = REPO / "node_modules" / ".bin" / "prism"
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2

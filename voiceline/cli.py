@@ -204,15 +204,16 @@ def report(
     as_of: str | None,
 ) -> None:
     """Print the monthly SLA report: compliance per customer and target, breaches, credits."""
-    from datetime import UTC, datetime
+    from datetime import datetime
 
+    from voiceline.clock import SystemClock
     from voiceline.sla.report_formats import render_csv, render_json, render_text
     from voiceline.sla.report_mail import MailError, send_report, smtp_settings
     from voiceline.sla.reports import ReportError, monthly_report, parse_month
 
     try:
         first = parse_month(month)
-        moment = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)
+        moment = datetime.fromisoformat(as_of) if as_of else SystemClock().now()
         if moment.tzinfo is None:
             raise ReportError(f"--as-of needs a UTC offset, e.g. {as_of}Z")
         settings = _settings()

@@ -27,13 +27,13 @@ from voiceline.line.incidents import open_incident
 from voiceline.sla.clocks import (
     SlaError,
     clocks_of,
-    live_clocks,
     mark_restored,
     pause,
     resume,
     start_clocks,
     stop_callback,
 )
+from voiceline.sla.live import live_clocks
 from voiceline.sla.models import SlaClock
 
 PAT = "+15035550111"  # Acme Dental

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from voiceline.admin.models import AdminUser
+from voiceline.clock import SystemClock
 from voiceline.errors import InvalidInput
 
 MIN_PASSWORD_LENGTH = 10
@@ -24,7 +23,7 @@ def set_admin_password(session: Session, username: str, password: str) -> AdminU
         raise PasswordError(f"use at least {MIN_PASSWORD_LENGTH} characters")
     user = session.scalars(select(AdminUser).filter_by(username=username)).one_or_none()
     if user is None:
-        user = AdminUser(username=username, password_hash="", created_at=datetime.now(UTC))
+        user = AdminUser(username=username, password_hash="", created_at=SystemClock().now())
         session.add(user)
     user.password_hash = generate_password_hash(password)
     return user

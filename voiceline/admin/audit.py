@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voiceline.admin.models import AuditEntry
+from voiceline.clock import SystemClock
 
 MAX_ACTOR = 64
 MAX_ACTION = 64
@@ -49,7 +50,7 @@ def record(
     """Add an audit entry saying ``actor`` did ``action`` to ``subject``; return it."""
     if not actor or not action:
         raise ValueError("an audit entry needs an actor and an action")
-    when = at if at is not None else datetime.now(UTC)
+    when = at if at is not None else SystemClock().now()
     if when.tzinfo is None:
         raise ValueError("audit time must be timezone-aware")
     entry = AuditEntry(

@@ -26,7 +26,6 @@ Errors (ValueError): SlaError for bad input; nothing is changed when one is rais
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,7 +42,6 @@ from voiceline.incidents.models import Incident
 from voiceline.sla.models import SlaClock
 from voiceline.sla.sla_math import (
     CreditRuleError,
-    Level,
     breach_credit,
     elapsed,
     is_met,
@@ -54,8 +52,6 @@ from voiceline.sla.sla_math import (
     pause_record,
     pauses_of,
     target_of,
-    time_left,
-    warning_level,
 )
 
 log = logging.getLogger(__name__)
@@ -280,7 +276,7 @@ def _outcome(clock: SlaClock | None) -> dict[str, Any]:
     }
 
 
-def _pausable_metrics(incident: Incident) -> set[str]:
+def pausable_metrics(incident: Incident) -> set[str]:
     assert incident.customer is not None
     plan = incident.customer.plan
     return {t.metric for t in plan.targets if t.priority == incident.priority and t.pausable}
@@ -297,7 +293,7 @@ def pause(
     if len(reason) > MAX_REASON:
         raise SlaError(f"a pause reason is at most {MAX_REASON} characters")
     running = [c for c in clocks_of(session, incident).values() if c.stopped_at is None]
-    allowed = _pausable_metrics(incident) if incident.customer is not None else set()
+    allowed = pausable_metrics(incident) if incident.customer is not None else set()
     chosen = [c for c in running if c.metric in allowed]
     if not chosen:
         raise SlaError("no running SLA target of this incident's plan may be paused")
@@ -363,63 +359,3 @@ def _extended_deadline(clock: SlaClock, at: datetime, calendar: BusinessCalendar
     if remaining < timedelta(0):
         return clock.deadline_at  # breached before the pause: the deadline has passed
     return add_business_time(at, remaining, calendar)
-
-
-# --- the live view ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LiveClock:
-    """A running SLA clock as the live view shows it."""
-
-    incident_id: int
-    customer_code: str
-    customer_name: str
-    summary: str
-    priority: str
-    metric: str
-    clock: str
-    target_minutes: int
-    time_zone: str
-    started_at: datetime
-    deadline_at: datetime
-    time_left: timedelta  # on the target's own clock; negative once breached
-    level: Level
-    is_paused: bool
-    is_pausable: bool
-
-
-def live_clocks(session: Session, now: datetime) -> list[LiveClock]:
-    """Return running clocks of open incidents, soonest deadline first, paused ones last."""
-    rows = session.execute(
-        select(SlaClock, Incident)
-        .join(Incident, Incident.id == SlaClock.incident_id)
-        .where(SlaClock.stopped_at.is_(None), Incident.closed_at.is_(None))
-    ).all()
-    calendars: dict[int, BusinessCalendar] = {}
-    live = []
-    for clock, incident in rows:
-        customer = incident.customer
-        assert customer is not None
-        calendar = calendars.setdefault(customer.id, calendar_for(customer))
-        live.append(
-            LiveClock(
-                incident_id=incident.id,
-                customer_code=customer.code,
-                customer_name=customer.name,
-                summary=incident.summary,
-                priority=clock.priority,
-                metric=clock.metric,
-                clock=clock.clock,
-                target_minutes=clock.target_minutes,
-                time_zone=clock.time_zone,
-                started_at=clock.started_at,
-                deadline_at=clock.deadline_at,
-                time_left=time_left(clock, now, calendar),
-                level=warning_level(clock, now, calendar),
-                is_paused=clock.paused_since is not None,
-                is_pausable=clock.metric in _pausable_metrics(incident),
-            )
-        )
-    live.sort(key=lambda c: (c.is_paused, c.deadline_at, c.incident_id, c.metric))
-    return live

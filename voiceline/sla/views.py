@@ -36,7 +36,8 @@ from voiceline.customers.models import Customer
 from voiceline.db import request_session
 from voiceline.incidents.handover import callback_recorded
 from voiceline.incidents.models import Incident
-from voiceline.sla.clocks import SlaError, live_clocks, mark_restored, pause, resume, stop_callback
+from voiceline.sla.clocks import SlaError, mark_restored, pause, resume, stop_callback
+from voiceline.sla.live import live_clocks
 from voiceline.sla.report_formats import format_duration, format_local, format_percent, render_csv
 from voiceline.sla.reports import Report, ReportError, month_label, monthly_report, parse_month
 

@@ -29,7 +29,7 @@ from oncall.models import Override as OverrideRow
 from oncall.models import Rotation as RotationRow
 from oncall.rotation import OnCallError
 from oncall.schedule import who_is_on_call
-from oncall.store import schedule_for
+from oncall.store import overrides_covering, schedule_for
 from voiceline.hours import HoursError
 
 
@@ -67,12 +67,11 @@ def resolve_targets(session: Session, targets: Iterable[Target], now: datetime) 
                 selectinload(RotationRow.members)
                 .selectinload(RotationMember.analyst)
                 .selectinload(Analyst.contact_methods),
-                selectinload(RotationRow.overrides).selectinload(OverrideRow.analyst),
-                selectinload(RotationRow.overrides).selectinload(OverrideRow.replaces),
             )
         )
     }
-    analysts = _analysts_needed(session, wanted, rotations.values())
+    in_force = overrides_covering(session, (r.id for r in rotations.values()), now)
+    analysts = _analysts_needed(session, wanted, rotations.values(), in_force)
     for target in sorted(wanted, key=lambda t: (t.kind, t.ref)):
         if target.kind == "analyst":
             analyst = analysts.get(target.ref)
@@ -89,7 +88,7 @@ def resolve_targets(session: Session, targets: Iterable[Target], now: datetime) 
             roster.recipients[target] = [recipient_of(m.analyst) for m in rotation.members]
             continue
         try:
-            code = who_is_on_call(schedule_for(rotation), now)
+            code = who_is_on_call(schedule_for(rotation, overrides=in_force[rotation.id]), now)
         except (OnCallError, HoursError, ValueError) as exc:
             roster.problems.append(f"rotation {target.ref} cannot be read: {exc}")
             continue
@@ -104,13 +103,16 @@ def resolve_policy(session: Session, policy: Policy, now: datetime) -> ResolvedR
 
 
 def _analysts_needed(
-    session: Session, targets: set[Target], rotations: Iterable[RotationRow]
+    session: Session,
+    targets: set[Target],
+    rotations: Iterable[RotationRow],
+    in_force: dict[int, list[OverrideRow]],
 ) -> dict[str, Analyst]:
-    """Return the named analysts and anyone an override may put on call, by code."""
+    """Return the named analysts and anyone an override in force may put on call, by code."""
     codes = {t.ref for t in targets if t.kind == "analyst"}
     for rotation in rotations:
         codes.update(m.analyst.code for m in rotation.members)
-        codes.update(o.analyst.code for o in rotation.overrides)
+        codes.update(o.analyst.code for o in in_force[rotation.id])
     if not codes:
         return {}
     found = session.scalars(

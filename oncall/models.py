@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     String,
     UniqueConstraint,
@@ -92,6 +93,8 @@ class Override(Base):
     """Someone covers a rotation (or a named member of it) from starts_at to ends_at."""
 
     __tablename__ = "overrides"
+    # Who is on call at an instant reads only the overrides in force then.
+    __table_args__ = (Index("ix_overrides_rotation_id_ends_at", "rotation_id", "ends_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     rotation_id: Mapped[int] = mapped_column(ForeignKey("rotations.id", ondelete="CASCADE"))

@@ -112,6 +112,32 @@ def schedule_for(
     )
 
 
+def overrides_covering(
+    session: Session, rotation_ids: Iterable[int], at: datetime
+) -> dict[int, list[OverrideRow]]:
+    """Return the overrides in force at ``at``, by rotation id, with their analysts.
+
+    Who is on call at one instant depends only on these, so the pager reads a handful of
+    rows however many years of overrides a rotation has (indexed on rotation and end).
+    """
+    ids = list(rotation_ids)
+    found: dict[int, list[OverrideRow]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    rows = session.scalars(
+        select(OverrideRow)
+        .where(
+            OverrideRow.rotation_id.in_(ids),
+            OverrideRow.ends_at > at,
+            OverrideRow.starts_at <= at,
+        )
+        .options(selectinload(OverrideRow.analyst), selectinload(OverrideRow.replaces))
+    )
+    for row in rows:
+        found[row.rotation_id].append(row)
+    return found
+
+
 def load_rotations(session: Session) -> list[RotationRow]:
     """Return every rotation with members, analysts and overrides loaded, by name."""
     query = (

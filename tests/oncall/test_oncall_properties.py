@@ -325,7 +325,7 @@ def test_answers_do_not_depend_on_the_servers_time_zone() -> None:
     assert "Zed" in here and "On call: Kit (Tier 1)" in here
     root = Path(__file__).resolve().parents[2]
     code = (
-        "import sys, time; sys.path.insert(0, 'tests'); import test_oncall_properties as t; "
+        "import sys, time; sys.path.insert(0, 'tests/oncall'); import test_oncall_properties as t; "
         "sys.stderr.write(time.strftime('%z', time.localtime(1782864000))); "
         "sys.stdout.buffer.write(t.tz_probe().encode())"
     )

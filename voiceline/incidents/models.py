@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -37,6 +38,12 @@ class Incident(Base):
     """A caller's request for help, from the message taken to the callback."""
 
     __tablename__ = "incidents"
+    # Every inbound call asks "is this caller's incident still open?" (the repeat-caller
+    # check), by customer or by number, newest first: these keep it off the whole table.
+    __table_args__ = (
+        Index("ix_incidents_customer_id_opened_at", "customer_id", "opened_at"),
+        Index("ix_incidents_caller_number_opened_at", "caller_number", "opened_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)  # the short number analysts quote
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), nullable=True)

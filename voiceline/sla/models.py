@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     String,
     UniqueConstraint,
@@ -21,6 +22,8 @@ class SlaClock(Base):
     """One promise kept or broken: a plan target measured for one incident."""
 
     __tablename__ = "sla_clocks"
+    # The monthly report reads one month of clocks by their start.
+    __table_args__ = (Index("ix_sla_clocks_started_at", "started_at"),)
     __table_args__ = (UniqueConstraint("incident_id", "metric"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

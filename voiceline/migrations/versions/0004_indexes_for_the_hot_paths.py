@@ -1,4 +1,4 @@
-"""indexes for the hot paths: the repeat-caller check and who is on call now
+"""indexes for the hot paths: the repeat-caller check, who is on call now, the report
 
 Revision ID: 0004
 Revises: 0003
@@ -23,9 +23,11 @@ def upgrade() -> None:
         "ix_incidents_caller_number_opened_at", "incidents", ["caller_number", "opened_at"]
     )
     op.create_index("ix_overrides_rotation_id_ends_at", "overrides", ["rotation_id", "ends_at"])
+    op.create_index("ix_sla_clocks_started_at", "sla_clocks", ["started_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_sla_clocks_started_at", table_name="sla_clocks")
     op.drop_index("ix_overrides_rotation_id_ends_at", table_name="overrides")
     op.drop_index("ix_incidents_caller_number_opened_at", table_name="incidents")
     op.drop_index("ix_incidents_customer_id_opened_at", table_name="incidents")

@@ -23,8 +23,10 @@ class SlaClock(Base):
 
     __tablename__ = "sla_clocks"
     # The monthly report reads one month of clocks by their start.
-    __table_args__ = (Index("ix_sla_clocks_started_at", "started_at"),)
-    __table_args__ = (UniqueConstraint("incident_id", "metric"),)
+    __table_args__ = (
+        UniqueConstraint("incident_id", "metric"),
+        Index("ix_sla_clocks_started_at", "started_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)

@@ -43,6 +43,8 @@ class Incident(Base):
     __table_args__ = (
         Index("ix_incidents_customer_id_opened_at", "customer_id", "opened_at"),
         Index("ix_incidents_caller_number_opened_at", "caller_number", "opened_at"),
+        # The admin list: newest first, a page at a time.
+        Index("ix_incidents_opened_at", "opened_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)  # the short number analysts quote

@@ -24,9 +24,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_overrides_rotation_id_ends_at", "overrides", ["rotation_id", "ends_at"])
     op.create_index("ix_sla_clocks_started_at", "sla_clocks", ["started_at"])
+    op.create_index("ix_incidents_opened_at", "incidents", ["opened_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_incidents_opened_at", table_name="incidents")
     op.drop_index("ix_sla_clocks_started_at", table_name="sla_clocks")
     op.drop_index("ix_overrides_rotation_id_ends_at", table_name="overrides")
     op.drop_index("ix_incidents_caller_number_opened_at", table_name="incidents")

@@ -126,6 +126,7 @@ class AlarmWatch:
 
     app_url: str
     database_url: str
+    every: float = 2.0  # a load balancer's health-check interval
     degraded: int = 0
     polls: int = 0
     _before: int = 0
@@ -148,7 +149,7 @@ class AlarmWatch:
                     self.degraded += 1
             except requests.RequestException:
                 pass  # no answer is not an alarm anyone receives
-            self._stop.wait(0.5)
+            self._stop.wait(self.every)
 
     def notices(self) -> int:
         """Return how many admin notices the database holds."""
@@ -176,7 +177,9 @@ def explain(database_url: str, incidents: list[int]) -> None:
                 for page in session.scalars(select(Page).filter_by(incident_id=incident_id)):
                     print(f"    page {page.page_key} {page.status} sent_at={page.sent_at}")
                 for event in session.scalars(
-                    select(IncidentEvent).filter_by(incident_id=incident_id).order_by(IncidentEvent.id)
+                    select(IncidentEvent)
+                    .filter_by(incident_id=incident_id)
+                    .order_by(IncidentEvent.id)
                 ):
                     print(f"    {event.at.isoformat()} {event.kind} {event.detail}")
     finally:
@@ -224,8 +227,14 @@ def tally(
         ):
             sent += 1
         else:
-            late = [r.at.isoformat() for r in reached if r.incident in incident and r.round == expect.round]
-            print(f"  not reached by {expect.by.isoformat()}: {expect} incident {incident} late: {late}")
+            late = [
+                r.at.isoformat()
+                for r in reached
+                if r.incident in incident and r.round == expect.round
+            ]
+            print(
+                f"  not reached by {expect.by.isoformat()}: {expect} incident {incident} late: {late}"
+            )
             explain(database_url, incident)
     per_channel = Counter((r.incident, r.round, r.analyst, r.channel) for r in reached)
     doubled_pages = sum(count - 1 for count in per_channel.values() if count > 1)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator.engine import Simulator
+from simulator.webhooks import HttpTransport
 from tests.drills.drill_count import AlarmWatch, Caller, Expect, leave_message, now, reaches
 from tests.drills.drill_stack import (
     Processes,
@@ -26,7 +27,7 @@ from tests.drills.drill_stack import (
     load_desk,
     write_desk,
 )
-from tests.drills.drill_twilio import TwilioSide
+from tests.drills.drill_twilio import FallbackTransport, TwilioSide, caller_side
 from tests.e2e_stack import process_environment
 
 
@@ -52,6 +53,13 @@ class Night:
         self.callers.append(caller)
         return caller
 
+    def callers_sims(self, count: int) -> list[Simulator]:
+        """Return ``count`` more simulators of the account for callers in parallel threads."""
+        app_url = self.processes.app_url
+        return [
+            caller_side(app_url, FallbackTransport(HttpTransport(), app_url)) for _ in range(count)
+        ]
+
     def expect(self, caller: Caller, steps: int, grace: float, late: float = 0.0) -> list[Expect]:
         """Return the rounds caller's incident must reach: the first ``steps`` steps.
 
@@ -62,7 +70,9 @@ class Night:
         found, offset = [], 0.0
         for number in range(steps):
             by = caller.finished + timedelta(seconds=offset + late + grace)
-            found.append(Expect(caller.index, f"0.{number}", analyst_code(number, caller.index), by))
+            found.append(
+                Expect(caller.index, f"0.{number}", analyst_code(number, caller.index), by)
+            )
             offset += seconds_of(self.steps[number].delay)
         return found
 
@@ -102,7 +112,11 @@ def night(
     """Run a drill's processes against a fake Twilio; stop everything at the end."""
     load_desk(database_url, write_desk(tmp / "desk.yaml", customers, steps, nobody=nobody))
     processes = Processes(env={}, tmp=tmp)
-    side = TwilioSide.start(processes.app_url, **twilio)
+    # The number's Voice fallback URL is set, as the README's Twilio console section says.
+    transport = FallbackTransport(
+        twilio.pop("transport", None) or HttpTransport(), processes.app_url
+    )
+    side = TwilioSide.start(processes.app_url, transport=transport, **twilio)
     try:
         base = process_environment(database_url, side.sim, processes.app_url, tmp)
         processes.env = environment(

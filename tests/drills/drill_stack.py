@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -138,9 +137,7 @@ def write_desk(path: Path, customers: int, steps: list[Step], *, nobody: int = 0
         steps_of = steps if pageable else [Step()]
         policy_steps = []
         for number, step in enumerate(steps_of):
-            target = (
-                {"analyst": analyst_code(number, index)} if pageable else {"on_call": "empty"}
-            )
+            target = {"analyst": analyst_code(number, index)} if pageable else {"on_call": "empty"}
             policy_steps.append(
                 {"targets": [target], "channels": list(step.channels), "delay": step.delay}
             )
@@ -178,7 +175,12 @@ def write_desk(path: Path, customers: int, steps: list[Step], *, nobody: int = 0
                 "cover_hours": "24x7",
                 "callback_target": "30m",
                 "targets": [
-                    {"metric": "callback", "priority": "emergency", "within": "30m", "clock": "wall"}
+                    {
+                        "metric": "callback",
+                        "priority": "emergency",
+                        "within": "30m",
+                        "clock": "wall",
+                    }
                 ],
             }
         ],

@@ -163,7 +163,9 @@ class FaultProxy:
             f"{self.upstream}{request.full_path.rstrip('?')}",
             data=body,
             headers={
-                k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")
+                k: v
+                for k, v in request.headers.items()
+                if k.lower() not in ("host", "content-length")
             },
             timeout=30,
         )

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from escalation.dispatch import IN_DOUBT_AFTER
+from simulator.webhooks import HttpTransport
 from tests.drills.drill_count import tally
 from tests.drills.drill_night import concurrently, night
 from tests.drills.drill_stack import Step, scaled, sqlite_database
 from tests.drills.drill_twilio import FallbackTransport, caller_side
-from simulator.webhooks import HttpTransport
 
 pytestmark = pytest.mark.drill
 

@@ -208,8 +208,12 @@ def tally(
     database_url: str,
     sims: Iterable[Simulator],
     alarms: int,
+    doubled_elsewhere: int = 0,
 ) -> DrillRow:
-    """Count a drill, record its row for the table and return it."""
+    """Count a drill, record its row for the table and return it.
+
+    ``doubled_elsewhere`` adds doubles the drill counted itself (two acknowledgements).
+    """
     by_number = incidents_by_number(database_url)
     incident_of = {c.index: sorted(by_number.get(c.number, []))[:1] for c in callers}
     found = sum(1 for c in callers if by_number.get(c.number))
@@ -247,7 +251,7 @@ def tally(
         pages_sent=sent,
         alarms=alarms,
         lost=(len(callers) - found) + (len(expects) - sent),
-        doubled=doubled_incidents + doubled_pages,
+        doubled=doubled_incidents + doubled_pages + doubled_elsewhere,
     )
     print(f"drill {drill}: {row}")
     for (incident, round_, analyst, channel), count in per_channel.items():

@@ -122,10 +122,11 @@ def night(
         processes.env = environment(
             base, process_database_url or database_url, side.api_url, **(env or {})
         )
-        processes.start_web(web_workers)
+        processes.start_web(web_workers, wait=False)  # it boots while the workers start
         for name in workers:
             status = processes.start_worker(name)
             assert status is None, f"{name} refused to start ({status}):\n{processes.tails()}"
+        processes.wait_for_web()
         watch = AlarmWatch(processes.app_url, database_url).start()
         yield Night(database_url, processes, side, steps, watch)
     finally:

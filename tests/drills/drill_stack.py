@@ -254,10 +254,15 @@ class Processes:
         self.logs.append(path)
         return path
 
-    def start_web(self, workers: int = 2) -> None:
-        """Start gunicorn and wait until ``/healthz`` answers."""
+    def start_web(self, workers: int = 2, *, wait: bool = True) -> None:
+        """Start gunicorn; with ``wait``, wait until ``/healthz`` answers."""
         with self._log("web").open("wb") as out:
             self.stack.start("web", web_command(self.port, workers=workers), self.env, out)
+        if wait:
+            self.wait_for_web()
+
+    def wait_for_web(self) -> None:
+        """Wait until gunicorn answers ``/healthz``."""
         self.stack.wait_until_serving(f"{self.app_url}/healthz", timeout=STARTUP_SECONDS)
 
     def start_worker(self, name: str = "worker", timeout: float = STARTUP_SECONDS) -> int | None:

@@ -28,7 +28,7 @@ OUTAGE_SECONDS = 30.0
 STEPS = [Step(delay="10s"), Step(delay="10m")]
 GRACE_SECONDS = 10.0
 # After the outage: the worker replays the spool every 15 s, then pages at once.
-RECOVERY_SECONDS = 30.0
+RECOVERY_SECONDS = 25.0
 
 
 def test_database_unreachable_for_30_seconds(tmp_path: Path) -> None:
@@ -63,7 +63,7 @@ def test_database_unreachable_for_30_seconds(tmp_path: Path) -> None:
                 for caller in drill.callers[before:]:
                     [first] = drill.expect(caller, 1, GRACE_SECONDS)
                     expects.append(replace(first, by=max(first.by, recovered)))
-                drill.wait_for(expects, extra=5)
+                drill.wait_for(expects, extra=2)
                 row = tally(
                     "database unreachable 30 s (PostgreSQL)",
                     1,

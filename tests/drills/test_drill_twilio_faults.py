@@ -30,7 +30,7 @@ pytestmark = pytest.mark.drill
 RATE = 0.2
 STEPS = [Step(channels=("sms",), delay="10s"), Step(delay="10m")]
 # Two timeouts (11 s each) and both backoffs (5 s, 15 s) on one channel, then the other.
-GRACE_SECONDS = 45.0
+GRACE_SECONDS = 40.0
 
 
 class FaultPlan:
@@ -84,7 +84,7 @@ def test_twilio_failing_one_request_in_five(tmp_path: Path) -> None:
         for index in range(callers):
             drill.call(index)
         expects = [e for c in drill.callers for e in drill.expect(c, 2, GRACE_SECONDS)]
-        drill.wait_for(expects, extra=5)
+        drill.wait_for(expects, extra=2)
         assert drill.twilio.proxy is not None and isinstance(drill.sim, FailingSmsSimulator)
         injected = drill.twilio.proxy.injected
         by_callback = drill.sim.failed_by_callback

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.drill
 KILL_EVERY_SECONDS = 0.4
 THREADS = 4
 # A page claimed by a killed worker is settled after IN_DOUBT_AFTER; then it is sent.
-GRACE_SECONDS = IN_DOUBT_AFTER.total_seconds() + 15
+GRACE_SECONDS = IN_DOUBT_AFTER.total_seconds() + 8
 
 
 def test_web_worker_sigkill_in_a_call_storm(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ import requests
 from sqlalchemy import func, select
 
 from simulator.engine import Simulator
-from simulator.phones import Phone
+from simulator.phones import CallLeg, Phone
 from simulator.resources import SimulatorError
 from tests.drills.drill_table import DrillRow, record
 from tests.drills.drill_twilio import page_of
@@ -48,7 +48,7 @@ class Caller:
 
 def leave_message(phone: Phone, index: int) -> Caller:
     """Call the line, press 1 for an emergency, speak and stay silent; never raise."""
-    call = None
+    call: CallLeg | None = None
     try:
         call = phone.dial(LINE)
         if not call.is_ended:
@@ -254,7 +254,7 @@ def tally(
         doubled=doubled_incidents + doubled_pages + doubled_elsewhere,
     )
     print(f"drill {drill}: {row}")
-    for (incident, round_, analyst, channel), count in per_channel.items():
+    for (incident_id, round_, analyst, channel), count in per_channel.items():
         if count > 1:
-            print(f"  doubled: incident {incident} round {round_} {analyst} {channel} x{count}")
+            print(f"  doubled: incident {incident_id} round {round_} {analyst} {channel} x{count}")
     return record(row)

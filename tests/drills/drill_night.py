@@ -17,7 +17,7 @@ from typing import Any
 
 from simulator.engine import Simulator
 from simulator.webhooks import HttpTransport
-from tests.drills.drill_count import AlarmWatch, Caller, Expect, leave_message, now, reaches
+from tests.drills.drill_count import AlarmWatch, Caller, Expect, leave_message, now
 from tests.drills.drill_stack import (
     Processes,
     Step,
@@ -83,10 +83,6 @@ class Night:
         last = max(e.by for e in expects) + timedelta(seconds=extra)
         while now() < last:
             time.sleep(min(0.5, max(0.0, (last - now()).total_seconds())))
-
-    def reached(self) -> int:
-        """Return how many pages reached a phone so far."""
-        return len(reaches([self.sim]))
 
 
 def seconds_of(delay: str) -> float:

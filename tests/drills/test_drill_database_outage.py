@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,7 @@ def test_database_unreachable_for_30_seconds(tmp_path: Path) -> None:
                 started = now()
                 phones = drill.callers_sims(during)
                 concurrently(
-                    [lambda i=i: drill.call(before + i, phones[i]) for i in range(during)],
+                    [partial(drill.call, before + i, phones[i]) for i in range(during)],
                     during,
                 )
                 time.sleep(max(0.0, OUTAGE_SECONDS - (now() - started).total_seconds()))

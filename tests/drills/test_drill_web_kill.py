@@ -10,6 +10,7 @@ end up with an incident, and every incident must page its analyst once.
 from __future__ import annotations
 
 import threading
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,7 @@ def test_web_worker_sigkill_in_a_call_storm(tmp_path: Path) -> None:
         thread.start()
         try:
             concurrently(
-                [lambda i=i: drill.call(i, phones[i % THREADS]) for i in range(callers)],
+                [partial(drill.call, i, phones[i % THREADS]) for i in range(callers)],
                 THREADS,
             )
         finally:

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export SECRET_KEY ?= $(shell cat .voiceline-secret 2>/dev/null || ($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))' | tee .voiceline-secret))
 
-.PHONY: run test test-postgres bench lint typecheck clean install
+.PHONY: run test test-postgres bench drills lint typecheck clean install
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,15 @@ test-postgres: $(STAMP) node_modules/.installed
 ## bench: the benchmarks, measured (make test only runs each once to check it works)
 bench: $(STAMP)
 	$(BIN)/python -m pytest --benchmark-enable --benchmark-only -p no:randomly
+
+## drills: the fault drills of a real night against gunicorn, the worker, SQLite and
+## PostgreSQL; prints one table. DRILL_SIZE=N multiplies the callers (1 is CI's size).
+DRILL_SIZE ?= 1
+drills: $(STAMP)
+	@command -v faketime >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null) \
+	  || echo "faketime could not be installed: the wall-clock drill will say so"
+	DRILL_SIZE=$(DRILL_SIZE) DRILL_TABLE_FILE=test-artifacts/drills.txt \
+	  $(BIN)/python -m pytest tests/drills -m drill -p no:randomly --timeout=300
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

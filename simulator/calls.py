@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
 
 from simulator.media import transcript_of
-from simulator.phones import CallLeg, Phone
-from simulator.resources import API_VERSION, CallRecord, SimulatorError, new_sid, rfc2822
-from simulator.rest import E164, Clock, FakeTwilioApi
+from simulator.phones import CallLeg, Phone, PhoneHost
+from simulator.resources import (
+    API_VERSION,
+    E164,
+    CallRecord,
+    SimulatorError,
+    TwilioNumber,
+    new_sid,
+    rfc2822,
+)
+from simulator.rest import Clock, FakeTwilioApi
 from simulator.twiml import CallSession
 from simulator.verbs import Dialing, Heard, speaking_seconds
 from simulator.webhooks import Courier
-
-if TYPE_CHECKING:
-    from simulator.engine import Simulator, TwilioNumber
 
 FINAL_STATUSES = ("completed", "busy", "no-answer", "failed", "canceled")
 _EVENT_STATUS = {"initiated": "initiated", "ringing": "ringing", "answered": "in-progress"}
@@ -32,7 +36,7 @@ class Switchboard:
 
     def __init__(
         self,
-        sim: Simulator,
+        sim: PhoneHost,
         api: FakeTwilioApi,
         courier: Courier,
         clock: Clock,

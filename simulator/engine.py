@@ -15,7 +15,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Literal, TypeVar
 from xml.etree import ElementTree as ET
 
@@ -23,25 +22,20 @@ from twilio.rest import Client
 
 from simulator.calls import Switchboard
 from simulator.phones import Phone, ReceivedSms
-from simulator.resources import API_VERSION, MessageRecord, SimulatorError, new_sid
-from simulator.rest import E164, Clock, FakeTwilioApi, utc_now
+from simulator.resources import (
+    API_VERSION,
+    E164,
+    MessageRecord,
+    SimulatorError,
+    TwilioNumber,
+    new_sid,
+)
+from simulator.rest import Clock, FakeTwilioApi, utc_now
 from simulator.webhooks import Courier, Exchange, HttpTransport, Transport
 
 T = TypeVar("T")
 OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 OPT_IN_WORDS = frozenset({"START", "YES", "UNSTOP"})
-
-
-@dataclass
-class TwilioNumber:
-    """A number the account owns, with the URLs set for it in Twilio's console."""
-
-    number: str
-    voice_url: str | None
-    sms_url: str | None
-    voice_method: str = "POST"
-    sms_method: str = "POST"
-    status_callback: str | None = None
 
 
 class Simulator:

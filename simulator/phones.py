@@ -13,18 +13,73 @@ pumps before returning), so a test reads state without racing the simulator.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol, TypeVar
 
 from simulator.resources import CallRecord, SimulatorError
+from simulator.rest import FakeTwilioApi
 from simulator.twiml import CallSession
 from simulator.verbs import Heard
 
-if TYPE_CHECKING:
-    from simulator.engine import Simulator
-
+T = TypeVar("T")
 Role = Literal["caller", "callee", "dialed"]
 MACHINE_ANSWERS = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other")
+
+
+class PhoneSwitchboard(Protocol):
+    """What a phone asks of the switchboard (``simulator.calls``) about its calls."""
+
+    def answer(self, leg: CallLeg, by: str) -> None:
+        """Pick up a ringing leg."""
+        ...
+
+    def refuse(self, leg: CallLeg, status: str) -> None:
+        """End a ringing leg unanswered."""
+        ...
+
+    def speak_from(self, leg: CallLeg, text: str) -> None:
+        """Carry words a dialled phone said to its caller."""
+        ...
+
+    def hang_up_dialed(self, leg: CallLeg) -> None:
+        """End a dialled phone's bridged leg."""
+        ...
+
+    def place_inbound_call(self, phone: Phone, to: str, *, hang_up_after: str | None) -> CallLeg:
+        """Call the app's number from ``phone``."""
+        ...
+
+
+class PhoneHost(Protocol):
+    """What a phone needs of the simulator (``simulator.engine``) that holds it."""
+
+    @property
+    def api(self) -> FakeTwilioApi:
+        """Return the REST API the calls are recorded on."""
+        ...
+
+    @property
+    def switchboard(self) -> PhoneSwitchboard:
+        """Return the switchboard that rings, answers and bridges calls."""
+        ...
+
+    @property
+    def lock(self) -> AbstractContextManager[object]:
+        """Return the lock that serialises the engine."""
+        ...
+
+    def pump(self) -> None:
+        """Deliver everything the app caused."""
+        ...
+
+    def deliver_inbound_sms(self, phone: Phone, to: str, body: str) -> None:
+        """Post an SMS from ``phone`` to the app."""
+        ...
+
+    def wait_for(self, find: Callable[[], T | None], timeout: float | None = None) -> T | None:
+        """Pump until ``find`` returns something or ``timeout`` seconds pass."""
+        ...
 
 
 @dataclass
@@ -47,7 +102,7 @@ class ReceivedSms:
 class CallLeg:
     """A phone's end of one call: the caller's, a paged analyst's, or a dialled party's."""
 
-    sim: Simulator
+    sim: PhoneHost
     phone: Phone
     sid: str
     role: Role
@@ -184,7 +239,7 @@ class CallLeg:
 class Phone:
     """A virtual handset with a number, an inbox and calls."""
 
-    def __init__(self, sim: Simulator, number: str, name: str = "", group: str = "") -> None:
+    def __init__(self, sim: PhoneHost, number: str, name: str = "", group: str = "") -> None:
         self.sim = sim
         self.number = number
         self.name = name or number

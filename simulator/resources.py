@@ -1,4 +1,4 @@
-"""The simulator's Twilio resources (messages, calls, recordings) and their JSON shapes.
+"""The simulator's Twilio resources (messages, calls, recordings, numbers) and their JSON shapes.
 
 Field names and formats follow Twilio's 2010-04-01 API: 34-character SIDs, RFC 2822 dates,
 string durations, ``uri`` and ``subresource_uris`` relative to the API root.
@@ -7,6 +7,7 @@ string durations, ``uri`` and ``subresource_uris`` relative to the API root.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +17,8 @@ from typing import Any, Literal
 from werkzeug.wrappers import Response
 
 API_VERSION = "2010-04-01"
+#: A phone number in E.164, the only form Twilio accepts for ``To`` and ``From``.
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 #: Messages Twilio puts in error bodies for the codes the simulator can answer with.
 ERROR_MESSAGES: dict[int, str] = {
@@ -266,3 +269,15 @@ class RecordingRecord:
             "subresource_uris": {"transcriptions": f"{uri}/Transcriptions.json"},
             "uri": f"{uri}.json",
         }
+
+
+@dataclass
+class TwilioNumber:
+    """A number the account owns, with the URLs set for it in Twilio's console."""
+
+    number: str
+    voice_url: str | None
+    sms_url: str | None
+    voice_method: str = "POST"
+    sms_method: str = "POST"
+    status_callback: str | None = None

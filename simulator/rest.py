@@ -1,26 +1,4 @@
-"""The fake REST API: the slice of Twilio's 2010-04-01 API that Voiceline calls.
-
-``FakeTwilioApi`` serves, on 127.0.0.1 and behind HTTP basic auth (account SID + auth
-token, like Twilio)::
-
-    POST /2010-04-01/Accounts/{AccountSid}/Messages.json        send an SMS
-    GET  /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json  fetch it
-    POST /2010-04-01/Accounts/{AccountSid}/Calls.json           place a call
-    GET  /2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json     fetch it
-    POST /2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json     update: Status, Url, Twiml
-    GET  /2010-04-01/Accounts/{AccountSid}/Recordings/{Sid}     media (.wav default, .mp3)
-    GET  /2010-04-01/Accounts/{AccountSid}/Recordings/{Sid}.json
-    GET  /2010-04-01/Accounts/{AccountSid}/Recordings/{Sid}/Transcriptions.json
-
-Every request is kept in ``requests`` for assertions. ``response_delay`` holds the answer to
-each accepted create request (the message or call already exists): a slow Twilio, during
-which a test can kill the sender. Errors have Twilio's body
-(``code``, ``message``, ``more_info``, ``status``) so ``twilio.rest.Client`` raises
-``TwilioRestException`` with the right code. The API only stores and reports: what a new
-message or call *does* (ringing a phone, posting callbacks) is the engine's business, which
-it learns from ``take_events()``. That split keeps the HTTP thread from ever waiting on the
-product, which may itself be waiting on this API.
-"""
+"""Twilio's REST API for one account on loopback: auth, routing, and the store the engine reads."""
 
 from __future__ import annotations
 
@@ -35,6 +13,7 @@ from typing import Any, Literal
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request, Response
 
+from simulator.forms import call_from_form, check_call_form, check_message_form, message_from_form
 from simulator.media import silent_mp3, silent_wav
 from simulator.resources import (
     API_VERSION,
@@ -53,7 +32,11 @@ from simulator.resources import (
 from simulator.serving import BackgroundServer, WsgiApp
 
 Clock = Callable[[], datetime]
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+# The slice of the 2010-04-01 API Voiceline calls, under /2010-04-01/Accounts/{AccountSid}/:
+#   POST Messages.json, GET Messages/{Sid}.json          send an SMS, fetch it
+#   POST Calls.json, GET|POST Calls/{Sid}.json           place a call, fetch or update it
+#   GET Recordings/{Sid}[.wav|.mp3|.json]                 media (.wav by default), metadata
+#   GET Recordings/{Sid}/Transcriptions.json
 _ROUTE = re.compile(
     rf"^/{API_VERSION}/Accounts/(?P<account>AC\w+)/"
     r"(?P<collection>Messages|Calls|Recordings)"
@@ -158,6 +141,9 @@ class FakeTwilioApi:
         with self._lock:
             self._failures.append(ScriptedFailure(kind, to, status, code, text, times))
 
+    # The API only stores and reports: what a new message or call does (ringing a phone,
+    # posting callbacks) is the engine's business, learnt from these events. That keeps the
+    # HTTP thread from ever waiting on the app, which may itself be waiting on this API.
     def take_events(self) -> list[ApiEvent]:
         """Remove and return the events not yet handled by the engine, oldest first."""
         # Clear before draining: an event queued meanwhile sets the flag again, never lost.
@@ -290,31 +276,12 @@ class FakeTwilioApi:
 
     def _create_message(self, form: MultiDict[str, str]) -> Response:
         """Accept an outbound SMS: validate like Twilio, store it queued, tell the engine."""
-        to, from_, body = form.get("To", ""), form.get("From", ""), form.get("Body", "")
-        if not to:
-            raise ApiError(400, 21604)
-        if not from_ and not form.get("MessagingServiceSid"):
-            raise ApiError(400, 21603)
-        if not body and not form.get("MediaUrl"):
-            raise ApiError(400, 21602)
-        if not E164.match(to):
-            raise ApiError(400, 21211, f"The 'To' number {to} is not a valid phone number.")
+        check_message_form(form)
+        to = form.get("To", "")
         if to in self.blocked_recipients:
             raise ApiError(400, 21610)
         self._raise_scripted_failure("sms", to)
-        now = self.clock()
-        record = MessageRecord(
-            new_sid("SM"),
-            self.account_sid,
-            to,
-            from_,
-            body,
-            "outbound-api",
-            "queued",
-            now,
-            now,
-            status_callback=form.get("StatusCallback") or None,
-        )
+        record = message_from_form(form, self.account_sid, self.clock())
         with self._lock:
             self.messages[record.sid] = record
         self._emit(ApiEvent("message_created", record.sid))
@@ -322,53 +289,9 @@ class FakeTwilioApi:
 
     def _create_call(self, form: MultiDict[str, str]) -> Response:
         """Accept an outbound call: validate like Twilio, store it queued, tell the engine."""
-        to, from_ = form.get("To", ""), form.get("From", "")
-        if not to:
-            raise ApiError(400, 21201)
-        if not from_:
-            raise ApiError(400, 21213)
-        if not form.get("Url") and not form.get("Twiml") and not form.get("ApplicationSid"):
-            raise ApiError(400, 21205)
-        if not E164.match(to):
-            raise ApiError(400, 21211, f"The 'To' number {to} is not a valid phone number.")
-        self._raise_scripted_failure("call", to)
-        events = [e for value in form.getlist("StatusCallbackEvent") for e in value.split()]
-        known = {
-            "To",
-            "From",
-            "Url",
-            "Method",
-            "Twiml",
-            "StatusCallback",
-            "StatusCallbackMethod",
-            "StatusCallbackEvent",
-            "MachineDetection",
-            "AsyncAmd",
-            "AsyncAmdStatusCallback",
-            "Timeout",
-        }
-        now = self.clock()
-        record = CallRecord(
-            new_sid("CA"),
-            self.account_sid,
-            to,
-            from_,
-            "outbound-api",
-            "queued",
-            now,
-            now,
-            url=form.get("Url") or None,
-            method=(form.get("Method") or "POST").upper(),
-            twiml=form.get("Twiml") or None,
-            status_callback=form.get("StatusCallback") or None,
-            status_callback_method=(form.get("StatusCallbackMethod") or "POST").upper(),
-            status_callback_events=tuple(events) if events else ("completed",),
-            machine_detection=form.get("MachineDetection") or None,
-            async_amd=form.get("AsyncAmd", "").lower() == "true",
-            async_amd_status_callback=form.get("AsyncAmdStatusCallback") or None,
-            timeout=int(form.get("Timeout") or 60),
-            extra={k: v for k, v in form.items() if k not in known},
-        )
+        check_call_form(form)
+        self._raise_scripted_failure("call", form.get("To", ""))
+        record = call_from_form(form, self.account_sid, self.clock())
         with self._lock:
             self.calls[record.sid] = record
         self._emit(ApiEvent("call_created", record.sid))

@@ -1,22 +1,12 @@
-"""A TwiML interpreter: one call leg following the app's TwiML the way Twilio does.
-
-A ``CallSession`` runs verbs in order until one needs the far end: ``<Gather>`` waits for
-digits or speech, ``<Record>`` for words, ``<Dial>`` for the dialled phone. Talking verbs
-(``<Say>``, ``<Play>``, ``<Pause>``) take no wall-clock time: they are appended to what the
-phone heard and their length is added to ``elapsed``. Time passes only when the driver says
-so (``wait_out``), which keeps tests fast and deterministic.
-
-Everything outside the call (HTTP, recordings, ringing other phones, ending the call) goes
-through a ``SessionHost`` (``simulator.verbs``): the switchboard in ``simulator.calls``.
-"""
+"""A TwiML interpreter: one call leg following the app's TwiML the way Twilio does."""
 
 from __future__ import annotations
 
-import math
 import xml.etree.ElementTree as ET
 from typing import Literal
 from urllib.parse import urljoin
 
+from simulator.recordings import file_recording
 from simulator.resources import SimulatorError
 from simulator.verbs import (
     Dialing,
@@ -38,10 +28,16 @@ APPLICATION_ERROR = "We are sorry, an application error has occurred. Goodbye."
 _MAX_DOCUMENTS_PER_STEP = 50
 
 
+# A session runs verbs until one needs the far end (Gather, Record, Dial). Talking verbs take
+# no wall-clock time, only ``elapsed``: time passes when the driver says so (``wait_out``),
+# which keeps tests fast and deterministic. Everything outside the call (HTTP, recordings,
+# other phones, the call's end) goes through ``host``: the switchboard in simulator.calls.
 class CallSession:
     """One call leg following TwiML; driven by ``press``, ``say``, ``wait_out`` and ``hang_up``."""
 
-    def __init__(self, host: SessionHost, call_sid: str, *, hang_up_after: str | None = None):
+    def __init__(
+        self, host: SessionHost[CallSession], call_sid: str, *, hang_up_after: str | None = None
+    ):
         self.host = host
         self.call_sid = call_sid
         self.state: State = "running"
@@ -141,7 +137,7 @@ class CallSession:
             status = "completed" if was_bridged else "canceled"
             duration = self.host.stop_dial(self, dialing, status)
             if dialing.action:
-                params = self._dial_params(dialing, status, duration)
+                params = dialing.action_params(status, duration)
                 self.host.notify(dialing.action, dialing.method, params, "dial-action")
         self._end("completed")
 
@@ -309,52 +305,14 @@ class CallSession:
             self._hear(Heard("beep", "[beep]"))
 
     def _finish_recording(self, *, digits: str | None, hung_up: bool) -> None:
-        """Close a Record: store it (or report it absent) and move on as Twilio does."""
+        """Close a Record: file it (or report it absent) and move on as Twilio does."""
         recording = self.recording
         assert recording is not None
         self.recording = None
         self.state = "running"
-        text = " ".join(recording.words)
-        params = self.host.call_params(self)
-        if not text:
-            if recording.status_callback and "absent" in recording.status_events:
-                status = dict(params, RecordingStatus="absent", RecordingDuration="0")
-                self._recording_callback(recording, status)
-            return
-        duration = max(1, math.ceil(speaking_seconds(text)))
-        sid, media_url = self.host.store_recording(self, text, duration)
-        result = {
-            "RecordingUrl": media_url,
-            "RecordingSid": sid,
-            "RecordingDuration": str(duration),
-        }
-        if digits is not None:
-            result["Digits"] = digits
-        if hung_up:
-            self.host.notify(recording.action, recording.method, dict(params, **result), "action")
-        if recording.status_callback and "completed" in recording.status_events:
-            status = dict(params, RecordingStatus="completed", **result)
-            status.pop("Digits", None)
-            self._recording_callback(recording, status)
-        if recording.transcribe_callback and 2 <= duration <= 120:
-            transcription = dict(params, **result, TranscriptionText=text)
-            transcription.update(
-                TranscriptionSid="TR" + sid[2:],
-                TranscriptionStatus="completed",
-                TranscriptionType="fast",
-            )
-            transcription.pop("Digits", None)
-            url = recording.transcribe_callback
-            self.host.queue_callback(url, "POST", transcription, "transcription")
-        if not hung_up:
+        result = file_recording(self.host, self, recording, digits=digits, hung_up=hung_up)
+        if result is not None and not hung_up:
             self._follow(recording.action, recording.method, result)
-
-    def _recording_callback(self, recording: Recording, params: dict[str, str]) -> None:
-        """Queue a recording status callback."""
-        assert recording.status_callback is not None
-        params.update(RecordingSource="RecordVerb", RecordingChannels="1", ErrorCode="0")
-        url = recording.status_callback
-        self.host.queue_callback(url, recording.status_callback_method, params, "recording-status")
 
     def _begin_dial(self, verb: ET.Element) -> None:
         """Ring the dialled number and wait for it."""
@@ -374,16 +332,7 @@ class CallSession:
         if status != "completed" or duration == 0:
             self.heard.append(Heard("note", f"dial {status}"))
         if dialing.action:
-            self._follow(
-                dialing.action, dialing.method, self._dial_params(dialing, status, duration)
-            )
-
-    def _dial_params(self, dialing: Dialing, status: str, duration: int) -> dict[str, str]:
-        """Return the parameters of a Dial action request."""
-        params = {"DialCallStatus": status, "DialCallSid": dialing.child_sid or ""}
-        if status == "completed":
-            params["DialCallDuration"] = str(duration)
-        return params
+            self._follow(dialing.action, dialing.method, dialing.action_params(status, duration))
 
     # -- documents ---------------------------------------------------------------------------
 

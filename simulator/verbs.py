@@ -9,14 +9,14 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol, TypeVar
 
 from simulator.resources import SimulatorError
 
-if TYPE_CHECKING:
-    from simulator.twiml import CallSession
-
 Resolve = Callable[[str | None], str]
+# The call session the host is handed back (``simulator.twiml.CallSession``); a type
+# parameter, so this module need not import the interpreter that imports it.
+Session = TypeVar("Session", contravariant=True)
 _WORDS_PER_SECOND = 2.5
 
 
@@ -75,6 +75,13 @@ class Dialing:
     number_status_callback: str | None
     number_status_events: tuple[str, ...]
     child_sid: str | None = None
+
+    def action_params(self, status: str, duration: int) -> dict[str, str]:
+        """Return the parameters of this Dial's action request, once the dialled leg ended."""
+        params = {"DialCallStatus": status, "DialCallSid": self.child_sid or ""}
+        if status == "completed":
+            params["DialCallDuration"] = str(duration)
+        return params
 
 
 def parse_document(text: str) -> ET.Element:
@@ -162,15 +169,15 @@ def read_dial(verb: ET.Element, resolve: Resolve) -> Dialing:
     )
 
 
-class SessionHost(Protocol):
+class SessionHost(Protocol[Session]):
     """What a call session needs from the engine."""
 
-    def call_params(self, session: CallSession) -> dict[str, str]:
+    def call_params(self, session: Session) -> dict[str, str]:
         """Return the parameters every request about this call carries."""
         ...
 
     def fetch_twiml(
-        self, session: CallSession, url: str, method: str, params: dict[str, str]
+        self, session: Session, url: str, method: str, params: dict[str, str]
     ) -> str | None:
         """Request TwiML; None when the app failed (the engine records the error)."""
         ...
@@ -183,7 +190,7 @@ class SessionHost(Protocol):
         """Send an asynchronous callback (status, recording status) on the next flush."""
         ...
 
-    def store_recording(self, session: CallSession, text: str, duration: int) -> tuple[str, str]:
+    def store_recording(self, session: Session, text: str, duration: int) -> tuple[str, str]:
         """Store a recording and return its SID and media URL."""
         ...
 
@@ -191,22 +198,22 @@ class SessionHost(Protocol):
         """Fetch a ``<Play>`` URL and return the words it carries, if any."""
         ...
 
-    def start_dial(self, session: CallSession, dialing: Dialing) -> bool:
+    def start_dial(self, session: Session, dialing: Dialing) -> bool:
         """Ring the dialled phone; False when the number cannot be reached."""
         ...
 
-    def stop_dial(self, session: CallSession, dialing: Dialing, status: str) -> int:
+    def stop_dial(self, session: Session, dialing: Dialing, status: str) -> int:
         """End the dialled leg with ``status``; return its duration in seconds."""
         ...
 
-    def speak_to_bridge(self, session: CallSession, text: str) -> None:
+    def speak_to_bridge(self, session: Session, text: str) -> None:
         """Carry words said on a bridged call to the other party."""
         ...
 
-    def end_call(self, session: CallSession, status: str) -> None:
+    def end_call(self, session: Session, status: str) -> None:
         """Finish the call: record its end, queue status callbacks."""
         ...
 
-    def report_error(self, session: CallSession, message: str) -> None:
+    def report_error(self, session: Session, message: str) -> None:
         """Note an error Twilio's debugger would show."""
         ...

@@ -1,50 +1,37 @@
-"""The entitlement decision, table-driven: plans, holidays and DST nights."""
+"""Where the entitlement decision sends each call, table-driven: plans, holidays, DST nights."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
 
+from tests.customers.entitlement_plans import (
+    AD_HOC,
+    BLANK_COVER,
+    CALIFORNIA,
+    CAT1,
+    CAT2,
+    CAT2_BILLABLE,
+    DIAMOND,
+    ENGLAND,
+    EVENINGS,
+    LA,
+    LINE_ONLY,
+    LONDON,
+    MON_0800_LA,
+    NEVER,
+    OREGON,
+    PRO,
+    TUE_0800_LA,
+)
 from voiceline.customers.business_time import BusinessCalendar
 from voiceline.customers.entitlement import (
-    Decision,
-    EntitlementError,
     PlanTerms,
     Route,
     decide,
-    next_business_day_phrase,
 )
-from voiceline.hours import ALWAYS, parse_hours, zone
-
-LA = zone("America/Los_Angeles")
-LONDON = zone("Europe/London")
-BERLIN = zone("Europe/Berlin")
-
-OREGON = BusinessCalendar("America/Los_Angeles", parse_hours("mon-fri 08:00-16:30"), "US", "OR")
-CALIFORNIA = BusinessCalendar("America/Los_Angeles", parse_hours("mon-fri 08:00-16:30"), "US", "CA")
-ENGLAND = BusinessCalendar("Europe/London", parse_hours("mon-fri 09:00-17:00"), "GB", "ENG")
-NEVER = BusinessCalendar("America/Los_Angeles", parse_hours("none"))
-
-DIAMOND = PlanTerms("diamond", "Diamond", True, ALWAYS, timedelta(minutes=30), False)
-PRO = PlanTerms("pro", "Pro", False, (), None, False)
-AD_HOC = PlanTerms("cats", "Ad hoc", False, (), None, True, "1.5x")
-CAT1 = PlanTerms("cat1", "Cat1", False, (), timedelta(hours=8), False)
-CAT2 = PlanTerms(
-    "cat2", "Cat2", True, parse_hours("mon-sun 07:00-23:00"), timedelta(hours=4), False
-)
-CAT2_BILLABLE = PlanTerms(
-    "cat2b", "Cat2 plus", True, parse_hours("mon-sun 07:00-23:00"), None, True, "1.5x"
-)
-# Evening cover that ends at 02:00 local, inside both DST nights.
-EVENINGS = PlanTerms("eve", "Evenings", True, parse_hours("mon-sun 18:00-02:00"), None, False)
-LINE_ONLY = PlanTerms(
-    "line", "Line only", True, ALWAYS, timedelta(hours=1), False, desk_in_business_hours=False
-)
-BLANK_COVER = PlanTerms("blank", "Blank cover", True, (), None, False)
-
-MON_0800_LA = datetime(2026, 11, 23, 8, 0, tzinfo=LA)
-TUE_0800_LA = datetime(2026, 11, 24, 8, 0, tzinfo=LA)
+from voiceline.hours import parse_hours
 
 CASES = [
     # --- a Diamond-like plan: 24x7 cover, 30-minute callback (Oregon, US holidays) ---
@@ -344,105 +331,3 @@ def test_decide(
     # Every row set in business hours says so in its expected reason.
     assert decision.is_business_hours is reason.startswith("business hours")
     assert reason in decision.reason
-
-
-def test_decision_is_a_plain_value() -> None:
-    now = datetime(2026, 11, 21, 2, 0, tzinfo=LA)
-    assert decide(AD_HOC, OREGON, now) == Decision(
-        Route.BILLABLE_MENU,
-        False,
-        MON_0800_LA,
-        "outside business hours; Ad hoc: no after-hours cover, billable at 1.5x",
-    )
-
-
-def test_billable_plan_without_a_rate_names_the_after_hours_rate() -> None:
-    plan = PlanTerms("x", "X", False, (), None, True)
-    decision = decide(plan, OREGON, datetime(2026, 11, 21, 2, 0, tzinfo=LA))
-    assert decision.route is Route.BILLABLE_MENU
-    assert decision.reason.endswith("billable at the after-hours rate")
-
-
-@pytest.mark.parametrize(
-    "calendar, now, phrase",
-    [
-        pytest.param(OREGON, datetime(2026, 11, 23, 17, 0, tzinfo=LA), "tomorrow morning at 8:00"),
-        pytest.param(OREGON, datetime(2026, 11, 20, 17, 0, tzinfo=LA), "on Monday at 8:00"),
-        # Friday evening before the fall-back weekend: Monday 08:00 PST.
-        pytest.param(OREGON, datetime(2026, 10, 30, 17, 0, tzinfo=LA), "on Monday at 8:00"),
-        pytest.param(OREGON, datetime(2026, 11, 25, 17, 0, tzinfo=LA), "on Friday at 8:00"),
-        pytest.param(CALIFORNIA, datetime(2026, 11, 25, 17, 0, tzinfo=LA), "on Monday at 8:00"),
-        pytest.param(OREGON, datetime(2026, 11, 23, 6, 0, tzinfo=LA), "this morning at 8:00"),
-        pytest.param(OREGON, datetime(2026, 11, 23, 9, 0, tzinfo=LA), "today"),
-        pytest.param(
-            BusinessCalendar(
-                "Europe/Berlin", parse_hours("mon-fri 08:00-12:00; mon-fri 13:00-17:00")
-            ),
-            datetime(2026, 11, 23, 12, 30, tzinfo=BERLIN),
-            "this afternoon at 13:00",
-            id="lunch-gap",
-        ),
-        pytest.param(
-            BusinessCalendar("America/Los_Angeles", parse_hours("mon-fri 22:00-06:00")),
-            datetime(2026, 11, 23, 18, 0, tzinfo=LA),
-            "this evening at 22:00",
-            id="night-desk",
-        ),
-        pytest.param(
-            BusinessCalendar("America/Los_Angeles", parse_hours("mon-fri 00:30-06:00")),
-            datetime(2026, 11, 23, 18, 0, tzinfo=LA),
-            "tomorrow at 0:30",
-            id="small-hours",
-        ),
-        # Christmas, Boxing Day on Saturday and its Monday substitute: Tuesday.
-        pytest.param(ENGLAND, datetime(2026, 12, 24, 18, 0, tzinfo=LONDON), "on Tuesday at 9:00"),
-        pytest.param(
-            BusinessCalendar(
-                "America/Los_Angeles",
-                parse_hours("mon-fri 08:00-16:30"),
-                closures=frozenset(date(2026, 12, 21) + timedelta(days=n) for n in range(12)),
-            ),
-            datetime(2026, 12, 18, 17, 0, tzinfo=LA),
-            "on Monday, January 4 at 8:00",
-            id="long-closure",
-        ),
-        pytest.param(NEVER, datetime(2026, 11, 23, 9, 0, tzinfo=LA), "as soon as we can"),
-    ],
-)
-def test_next_business_day_phrase(calendar: BusinessCalendar, now: datetime, phrase: str) -> None:
-    assert next_business_day_phrase(calendar, now) == phrase
-
-
-def test_naive_now_is_refused() -> None:
-    with pytest.raises(EntitlementError):
-        decide(DIAMOND, OREGON, datetime(2026, 11, 23, 10, 0))
-
-
-@pytest.mark.parametrize(
-    "kwargs",
-    [
-        {"cover_hours": "mon-sun 07:00-23:00"},
-        {"callback_target": timedelta(0)},
-        {"callback_target": timedelta(minutes=-30)},
-    ],
-)
-def test_bad_plan_terms_are_refused(kwargs: dict[str, object]) -> None:
-    fields: dict[str, object] = {
-        "code": "bad",
-        "name": "Bad",
-        "after_hours_cover": True,
-        "cover_hours": ALWAYS,
-        "callback_target": None,
-        "billable_emergency": False,
-    }
-    fields.update(kwargs)
-    with pytest.raises(EntitlementError, match="bad"):
-        PlanTerms(**fields)  # type: ignore[arg-type]
-
-
-def test_cover_hours_only_count_on_covered_plans() -> None:
-    uncovered = PlanTerms("p", "P", False, ALWAYS, None, False)
-    assert uncovered.effective_cover_hours == ()
-    assert decide(uncovered, OREGON, datetime(2026, 11, 21, 2, 0, tzinfo=LA)).route is (
-        Route.NEXT_BUSINESS_DAY
-    )

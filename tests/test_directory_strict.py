@@ -1,0 +1,478 @@
+"""The directory checker is strict: unknown keys, wrong types, aliases, complex keys,
+undecodable bytes and out-of-range numbers are refused as ``file:line: reason``, and a
+refused file changes nothing; a 10 MB directory is checked and loaded in seconds.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import EXAMPLE_DIRECTORY, TEST_SECRET_KEY
+from voiceline.db import Database
+from voiceline.directory import dump_directory_yaml, load_directory
+from voiceline.directory_file import DirectoryError, read_directory_file, read_directory_text
+from voiceline.models import Contact, Customer
+
+EXAMPLE = EXAMPLE_DIRECTORY.read_text(encoding="utf-8")
+PAT = '      - {name: Pat Jones, phone: "(503) 555-0111", role: primary}\n'
+ROBIN = '      - {name: Robin Diaz, phone: "+1 503 555 0112", role: backup}\n'
+
+
+def edited(old: str, new: str, text: str = EXAMPLE) -> str:
+    """Return ``text`` with the one occurrence of ``old`` replaced by ``new``."""
+    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times"
+    return text.replace(old, new)
+
+
+def line_of(text: str, needle: str) -> int:
+    """Return the line (from 1) where ``needle`` first occurs in ``text``."""
+    assert needle in text, needle
+    return text[: text.index(needle)].count("\n") + 1
+
+
+def refusal(text: str, filename: str = "d.yaml") -> list[str]:
+    """Return the errors the checker gives for ``text``; fail if it accepts it."""
+    with pytest.raises(DirectoryError) as caught:
+        read_directory_text(text, filename)
+    return caught.value.errors
+
+
+# --- unknown keys -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "message"),
+    [
+        (
+            "    escalation_policy: standard\n    contacts:\n" + PAT,
+            "    escalation-policy: standard\n    contacts:\n" + PAT,
+            "escalation-policy",
+            "customer acme-dental: unknown key 'escalation-policy'; "
+            "did you mean 'escalation_policy'?",
+        ),
+        (
+            PAT,
+            PAT.replace("role: primary", "role: primary, authorised: false"),
+            "authorised",
+            "customer acme-dental contact: unknown key 'authorised'; did you mean 'authorized'?",
+        ),
+        (
+            "{metric: callback, priority: emergency, within: 30m, clock: wall}",
+            "{metric: callback, priority: emergency, within: 30m, clok: wall}",
+            "clok",
+            "plan diamond target: unknown key 'clok'; did you mean 'clock'?",
+        ),
+        (
+            "holidays: {country: US, subdivision: OR}",
+            "holidays: {country: US, subdivison: OR}",
+            "subdivison",
+            "customer acme-dental holidays: unknown key 'subdivison'; did you mean 'subdivision'?",
+        ),
+        (
+            "  default_region: US\n",
+            "  default_region: US\n  remind_befor: 10m\n",
+            "remind_befor",
+            "service: unknown key 'remind_befor'; did you mean 'remind_before'?",
+        ),
+        (
+            "    members: [alex, sam]\n",
+            "    members: [alex, sam]\n    colour: blue\n",
+            "colour",
+            "rotation tier1: unknown key 'colour'",
+        ),
+    ],
+)
+def test_an_unknown_key_is_refused_with_the_nearest_known_key(
+    old: str, new: str, needle: str, message: str
+) -> None:
+    text = edited(old, new)
+    errors = refusal(text)
+    assert errors[0].startswith(f"d.yaml:{line_of(text, needle)}: {message}"), errors
+
+
+def test_a_misspelt_prompt_is_refused_rather_than_never_played() -> None:
+    text = edited(
+        "    escalation_policy: standard\n    contacts:\n" + PAT,
+        "    escalation_policy: standard\n    prompts: {greting: Hello}\n    contacts:\n" + PAT,
+    )
+    assert refusal(text) == [
+        f"d.yaml:{line_of(text, 'greting')}: customer acme-dental prompts: unknown key "
+        "'greting'; did you mean 'greeting'?"
+    ]
+
+
+# --- types ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "message"),
+    [
+        (
+            "after_hours_cover: true\n    cover_hours: 24x7",
+            'after_hours_cover: "false"\n    cover_hours: 24x7',
+            "after_hours_cover",
+            "plan diamond: after_hours_cover must be true or false, not the text 'false'",
+        ),
+        (
+            PAT,
+            PAT.replace("role: primary", 'role: primary, authorized: "false"'),
+            "authorized",
+            "customer acme-dental contact: authorized must be true or false, not the text 'false'",
+        ),
+        (
+            "clock: wall, pausable: true}",
+            'clock: wall, pausable: "no"}',
+            "pausable",
+            "plan cat2 target: pausable must be true or false, not the text 'no'",
+        ),
+    ],
+)
+def test_a_quoted_false_is_refused_not_read_as_true(
+    old: str, new: str, needle: str, message: str
+) -> None:
+    text = edited(old, new)
+    assert refusal(text) == [f"d.yaml:{line_of(text, needle)}: {message}"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "message"),
+    [
+        ("members: [alex, sam]", "members: 5", "members: 5", "members must be a list"),
+        (
+            "members: [alex, sam]",
+            "members: [alex, [sam]]",
+            "members: [alex",
+            "members: each entry must be text",
+        ),
+        (
+            '    monthly_fee: "600.00"\n    targets:\n'
+            "      - {metric: callback, priority: standard, within: 4h, clock: business}\n",
+            '    monthly_fee: "600.00"\n    targets: 5\n',
+            "targets: 5",
+            "targets must be a list",
+        ),
+        (
+            "    plan: diamond\n",
+            "    plan: diamond\n    closures: 5\n",
+            "closures: 5",
+            "closures must be a list",
+        ),
+        (
+            "    plan: diamond\n",
+            "    plan: diamond\n    closures: [2026-12-24, 5]\n",
+            "closures: [",
+            "closure 5 must be a date like 2026-12-24",
+        ),
+        (
+            "    plan: diamond\n    escalation_policy: standard\n    contacts:\n" + PAT + ROBIN,
+            "    plan: diamond\n    escalation_policy: standard\n    contacts: 5\n",
+            "contacts: 5",
+            "contacts must be a list",
+        ),
+        (
+            'hours: ["mon-fri 16:30-08:00", "sat-sun 00:00-24:00", "mon 00:00-08:00"]',
+            "hours: 5",
+            "hours: 5",
+            "hours must be",
+        ),
+        (
+            "    business_hours: mon-fri 08:00-16:30\n    after_hours_cover: true\n",
+            "    business_hours: [1, 2]\n    after_hours_cover: true\n",
+            "business_hours: [1",
+            "business_hours must be",
+        ),
+        (
+            "credit: {kind: prorated, percent_of_monthly_fee: 10, per: breach, cap_percent: 50}",
+            "credit: {kind: prorated, percent_of_monthly_fee: 10, per: breach, metrics: 5}",
+            "credit:",
+            "metrics must be a list",
+        ),
+        ("  name: Cascade IT Support\n", "  name: 2026\n", "name: 2026", "name must be text"),
+        (
+            '{code: alex, name: Alex Rivera, phone: "+15035550201"',
+            "{code: alex, name: Alex Rivera, phone: +442079460321",
+            "phone: +44",
+            "phone must be text in quotes",
+        ),
+    ],
+)
+def test_a_value_of_the_wrong_shape_is_an_error_not_a_traceback(
+    old: str, new: str, needle: str, message: str
+) -> None:
+    text = edited(old, new)
+    errors = refusal(text)
+    assert any(
+        e.startswith(f"d.yaml:{line_of(text, needle)}: ") and message in e for e in errors
+    ), errors
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle"),
+    [
+        ("callback_target: 30m", "callback_target: 99999999999999999999", "callback_target"),
+        ("callback_target: 30m", "callback_target: 99999999999999999999d", "callback_target"),
+        (
+            "{metric: callback, priority: emergency, within: 30m, clock: wall}",
+            "{metric: callback, priority: emergency, within: 9223372036854775808, clock: wall}",
+            "within: 92",
+        ),
+    ],
+)
+def test_an_integer_too_large_for_its_column_is_refused_when_checked(
+    old: str, new: str, needle: str
+) -> None:
+    text = edited(old, new)
+    errors = refusal(text)
+    assert len(errors) == 1 and errors[0].startswith(f"d.yaml:{line_of(text, needle)}: plan "), (
+        errors
+    )
+    assert "at most" in errors[0]
+
+
+# --- the YAML itself -------------------------------------------------------------------------
+
+
+def billion_laughs(levels: int = 9) -> str:
+    """Return a directory whose aliases expand ten-fold per level (10**levels strings)."""
+    lines = ["service:", "  name: Laughs", '  l0: &l0 ["lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, levels):
+        lines.append(f"  l{level}: &l{level} [" + ", ".join([f"*l{level - 1}"] * 10) + "]")
+    lines.append(f"  prompts: {{greeting: *l{levels - 1}}}")
+    return "\n".join(lines) + "\n"
+
+
+def test_aliases_are_refused_before_anything_expands() -> None:
+    text = billion_laughs()
+    errors = refusal(text)
+    assert errors[0] == (
+        f"d.yaml:{line_of(text, '*l0')}: aliases (*l0) are not allowed; write the value out"
+    ), errors
+
+
+def test_a_merge_key_alias_is_refused() -> None:
+    text = edited(
+        "  - code: tier2\n    name: Tier 2 specialists\n",
+        "  - code: tier2\n    <<: *base\n    name: Tier 2 specialists\n",
+    ).replace("  - code: tier1\n", "  - &base\n    code: tier1\n")
+    errors = refusal(text)
+    assert f"d.yaml:{line_of(text, '*base')}: aliases (*base) are not allowed" in errors[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("plans: []\n? [a, b]\n: c\n", 2),
+        ("plans:\n  - code: gold\n    {a: 1}: 2\n    name: Gold\n", 3),
+    ],
+)
+def test_a_complex_key_is_refused(text: str, line: int) -> None:
+    errors = refusal(text)
+    assert errors[0].startswith(f"d.yaml:{line}: a key must be plain text"), errors
+
+
+def test_an_impossible_date_is_refused_with_its_line() -> None:
+    text = edited("    plan: diamond\n", "    plan: diamond\n    closures: [2026-02-30]\n")
+    errors = refusal(text)
+    assert errors[0].startswith(f"d.yaml:{line_of(text, '2026-02-30')}: "), errors
+
+
+def test_bytes_that_are_not_utf8_are_refused_with_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    raw = EXAMPLE.encode("utf-8").replace(b"name: Bayside Cafe", b"name: Bayside Caf\xe9")
+    path.write_bytes(raw)
+    with pytest.raises(DirectoryError) as caught:
+        read_directory_file(path)
+    line = line_of(EXAMPLE, "name: Bayside Cafe")
+    assert caught.value.errors == [
+        f"{path}:{line}: not UTF-8 text (byte 0xe9 at column 22); save the file as UTF-8"
+    ]
+
+
+def test_a_control_character_is_refused_with_its_line() -> None:
+    text = edited("name: Bayside Cafe", "name: Bayside\x07Cafe")
+    errors = refusal(text)
+    assert errors == [
+        f"d.yaml:{line_of(text, 'Bayside')}: control character U+0007 is not allowed in YAML"
+    ]
+
+
+# --- line numbers ------------------------------------------------------------------------------
+
+
+def test_every_error_points_at_its_own_line() -> None:
+    text = """\
+service:
+  name: Desk
+  emergency_number: "not a number"
+plans: 5
+analysts:
+  - code: alex
+    name: Alex
+    email: alex@example.com
+    phone: "12"
+  - just text
+rotations:
+  - code: tier1
+    name: Tier 1
+    time_zone: America/Los_Angeles
+    shift: fortnightly
+    members:
+      - alex
+      - nobody
+policies:
+  - code: standard
+    name: Standard
+    steps:
+      - {targets: [{on_call: tier1}], delay: 5m}
+      - {targets: [{analyst: ghost}], delay: 5m}
+
+colour: blue
+"""
+    errors = refusal(text)
+    # emergency_number's own line, not the line the service mapping starts on
+    assert any(e.startswith("d.yaml:3: service emergency_number: bad phone") for e in errors)
+    assert any(e.startswith("d.yaml:4: 'plans' must be a list") for e in errors), errors
+    assert any(e.startswith("d.yaml:9: analyst alex: phone") for e in errors), errors
+    assert any(e.startswith("d.yaml:10: an entry of 'analysts' must be a mapping") for e in errors)
+    assert any(e.startswith("d.yaml:15: rotation tier1: shift") for e in errors), errors
+    assert "d.yaml:18: rotation tier1: unknown analyst 'nobody'" in errors
+    assert "d.yaml:24: policy standard: unknown analyst 'ghost'" in errors
+    assert any(e.startswith("d.yaml:26: unknown section 'colour'") for e in errors), errors
+
+
+# --- a refused file changes nothing ------------------------------------------------------------
+
+
+def run_cli(args: list[str], database_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "SECRET_KEY": TEST_SECRET_KEY, "DATABASE_URL": database_url}
+    return subprocess.run(
+        [sys.executable, "-m", "voiceline.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+BAD_FILES = {
+    "huge integer": edited("callback_target: 30m", "callback_target: 99999999999999999999")
+    .replace("Acme Dental", "Acme Dental Renamed")
+    .encode(),
+    "quoted false": edited(
+        "after_hours_cover: true\n    cover_hours: 24x7",
+        'after_hours_cover: "false"\n    cover_hours: 24x7',
+    ).encode(),
+    "latin-1": EXAMPLE.replace("name: Bayside Cafe", "name: Bayside Café").encode("latin-1"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_the_cli_refuses_a_bad_file_and_changes_nothing(
+    case: str, database_url: str, database: Database, tmp_path: Path
+) -> None:
+    with database.session() as session:
+        load_directory(session, read_directory_file(EXAMPLE_DIRECTORY))
+        before = dump_directory_yaml(session)
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(BAD_FILES[case])
+    refused = run_cli(["directory", "load", str(path)], database_url, tmp_path)
+    assert refused.returncode == 1, refused.stderr
+    assert "Traceback" not in refused.stderr
+    lines = refused.stderr.strip().splitlines()
+    assert lines[-1] == f"voiceline: {path} refused; nothing was loaded"
+    assert all(line.startswith(f"{path}:") for line in lines[:-1]) and lines[:-1], lines
+    with database.session() as session:
+        assert dump_directory_yaml(session) == before
+
+
+# --- a large directory -------------------------------------------------------------------------
+
+
+def big_directory(target_bytes: int) -> str:
+    """Return a valid directory of about ``target_bytes``: the example desk plus customers."""
+    head = EXAMPLE.split("\ncustomers:\n")[0]
+    parts = [head, "\ncustomers:\n"]
+    size = len(head)
+    zones = ("America/Los_Angeles", "America/New_York", "Europe/London")
+    plans = ("diamond", "pro", "cat2", "adhoc")
+    number = 0
+    while size < target_bytes:
+        index = number // 3
+        contacts = "".join(
+            f'      - {{name: Contact {number + k}, phone: "+1 503 '
+            f'{200 + (number + k) // 10000:03d} {(number + k) % 10000:04d}", role: primary}}\n'
+            for k in range(3)
+        )
+        entry = (
+            f"  - code: customer-{index:06d}\n"
+            f"    name: Customer {index} Ltd\n"
+            f"    time_zone: {zones[index % 3]}\n"
+            "    holidays: {country: US, subdivision: OR}\n"
+            f"    plan: {plans[index % 4]}\n"
+            "    escalation_policy: standard\n"
+            f"    closures: [2026-12-24]\n"
+            "    contacts:\n" + contacts
+        )
+        parts.append(entry)
+        size += len(entry)
+        number += 3
+    return "".join(parts)
+
+
+def test_a_large_directory_loads_twice_and_keeps_edits_exact(database: Database) -> None:
+    text = big_directory(60_000)
+    with database.session() as session:
+        first = load_directory(session, read_directory_text(text))
+    customers = sum(1 for name in first.created if name.startswith("customer "))
+    assert customers > 100
+    with database.session() as session:
+        assert load_directory(session, read_directory_text(text)).summary() == (
+            "directory unchanged"
+        )
+    moved = text.replace("name: Contact 4,", "name: Contact Four,").replace(
+        '      - {name: Contact 0, phone: "+1 503 200 0000", role: primary}\n', ""
+    )
+    moved = moved.replace(
+        "    contacts:\n      - {name: Contact 3,",
+        '    contacts:\n      - {name: Contact 0, phone: "+1 503 200 0000", role: primary}\n'
+        "      - {name: Contact 3,",
+    )
+    moved += "  - {code: newcomer, name: Newcomer, time_zone: UTC, plan: pro, contacts: []}\n"
+    with database.session() as session:
+        changes = load_directory(session, read_directory_text(moved))
+    assert changes.created == ["customer newcomer"]
+    assert sorted(changes.updated) == ["contact +15032000000", "contact +15032000004"]
+    with database.session() as session:
+        contact = session.scalars(select(Contact).filter_by(phone="+15032000000")).one()
+        assert contact.customer.code == "customer-000001"
+        assert session.scalar(select(func.count(Customer.id))) == customers + 1
+
+
+@pytest.mark.slow
+def test_a_10mb_directory_is_checked_and_loaded_in_under_10_seconds(
+    database: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text(big_directory(10_000_000), encoding="utf-8")
+    started = time.perf_counter()
+    data = read_directory_file(path)
+    checked = time.perf_counter()
+    with database.session() as session:
+        changes = load_directory(session, data)
+    loaded = time.perf_counter()
+    with capsys.disabled():
+        print(
+            f"\n10 MB directory ({path.stat().st_size} bytes, {len(changes.created)} rows): "
+            f"checked in {checked - started:.2f}s, loaded in {loaded - checked:.2f}s, "
+            f"{loaded - started:.2f}s in all"
+        )
+    with database.session() as session:
+        assert session.scalar(select(func.count(Contact.id))) > 70_000
+    assert loaded - started < 10

@@ -16,7 +16,9 @@ from sqlalchemy import func, select
 from tests.conftest import EXAMPLE_DIRECTORY, TEST_SECRET_KEY
 from voiceline.db import Database
 from voiceline.directory import dump_directory_yaml, load_directory
+from voiceline.directory_entries import Refs, check_customer, check_policy, check_service
 from voiceline.directory_file import DirectoryError, read_directory_file, read_directory_text
+from voiceline.directory_yaml import Problem, read_yaml
 from voiceline.models import Contact, Customer
 
 EXAMPLE = EXAMPLE_DIRECTORY.read_text(encoding="utf-8")
@@ -344,6 +346,77 @@ colour: blue
     assert "d.yaml:18: rotation tier1: unknown analyst 'nobody'" in errors
     assert "d.yaml:24: policy standard: unknown analyst 'ghost'" in errors
     assert any(e.startswith("d.yaml:26: unknown section 'colour'") for e in errors), errors
+
+
+# --- one entry at a time ----------------------------------------------------------------------
+
+
+def test_one_customer_is_checked_without_a_file() -> None:
+    customer = {
+        "code": "acme",
+        "name": "Acme",
+        "time_zone": "America/Los_Angeles",
+        "plan": "gold",
+        "contacts": [{"name": "Pat", "phone": "(503) 555-0111", "authorised": False}],
+    }
+    assert check_customer(customer) == [
+        Problem(0, "customer acme contact: unknown key 'authorised'; did you mean 'authorized'?")
+    ]
+    customer["contacts"] = [{"name": "Pat", "phone": "(503) 555-0111"}]
+    assert check_customer(customer) == []
+    assert check_customer(customer, Refs(plans={"silver"})) == [
+        Problem(0, "customer acme: unknown plan 'gold'")
+    ]
+    assert check_customer(customer, Refs(region="GB")) == [
+        Problem(
+            0,
+            "customer acme contact: bad phone number: '(503) 555-0111' is not a valid phone number",
+        )
+    ]
+
+
+def test_an_entry_read_alone_keeps_its_own_lines() -> None:
+    entry = read_yaml(
+        "code: standard\n"
+        "name: Standard\n"
+        "steps:\n"
+        "  - {targets: [{on_call: tier1}], delay: 5m}\n"
+        "  - {targets: [{analyst: ghost}], delay: 5m}\n"
+        "  - {targets: [{on_call: tier2}], delay: forever}\n"
+    )
+    assert check_policy(entry, Refs(analysts={"alex"}, rotations={"tier1", "tier2"})) == [
+        Problem(
+            6,
+            "policy standard: policy 'Standard' step 3: cannot read delay 'forever'; "
+            "use e.g. 90s, 5m, 1h30m or PT5M",
+        )
+    ]
+    entry["steps"].pop()
+    assert check_policy(entry, Refs(analysts={"alex"}, rotations={"tier1"})) == [
+        Problem(5, "policy standard: unknown analyst 'ghost'")
+    ]
+
+
+def test_the_service_block_names_what_it_does_not_know() -> None:
+    service = read_yaml("name: Desk\ndefault_escalation_policy: standrd\ntranscribe: 'yes'\n")
+    assert check_service(service, Refs(policies={"standard"})) == [
+        Problem(2, "service: unknown escalation policy 'standrd'"),
+        Problem(3, "service: transcribe must be true or false, not the text 'yes'"),
+    ]
+
+
+def test_a_second_target_for_the_same_priority_is_refused() -> None:
+    # The database holds one target per metric and priority; the old loader kept the last.
+    text = edited(
+        "      - {metric: callback, priority: standard, within: 4h, clock: business}\n  - code: pro",
+        "      - {metric: callback, priority: standard, within: 4h, clock: business}\n"
+        "      - {metric: callback, priority: standard, within: 2h, clock: business}\n"
+        "  - code: pro",
+    )
+    line = line_of(text, "within: 2h")
+    assert refusal(text) == [
+        f"d.yaml:{line}: plan diamond: a second callback target for standard (line {line - 1})"
+    ]
 
 
 # --- a refused file changes nothing ------------------------------------------------------------

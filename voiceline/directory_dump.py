@@ -9,7 +9,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from voiceline.directory_schema import format_minutes
+from voiceline.directory_values import format_minutes
 from voiceline.hours import format_hours, parse_hours
 from voiceline.models import Analyst, Customer, EscalationPolicy, Plan, Rotation, ServiceSetting
 

@@ -37,7 +37,8 @@ from voiceline.directory_schema import (
     line_of,
     unknown_key,
 )
-from voiceline.directory_yaml import Problem
+from voiceline.directory_values import CODE_RE, phone, shown
+from voiceline.directory_yaml import Problem, by_line
 from voiceline.phones import PhoneNumberError, to_e164
 from voiceline.sla_math import CreditRuleError, parse_credit_rule
 
@@ -102,8 +103,8 @@ class Report:
     def number(self, node: Any, key: str, region: str, label: str) -> str | None:
         """Read the phone number at ``node[key]`` in ``region``; record it or its problem."""
         value = node.get(key)
-        if not isinstance(value, str) or not value:
-            return None  # missing or not text: already reported by the schema
+        if not isinstance(value, str) or not value or phone(key, value) is not None:
+            return None  # missing or not fit to read: the schema has said so
         line = line_of(node, key)
         try:
             e164 = to_e164(value, region)
@@ -117,12 +118,12 @@ class Report:
         """Record a problem if ``node[key]`` names nothing in ``known``."""
         value = node.get(key)
         if known is not None and isinstance(value, str) and value and value not in known:
-            self.add(line_of(node, key), f"{what} {value!r}")
+            self.add(line_of(node, key), f"{what} {shown(value)}")
 
 
 def _where(kind: str, node: Any) -> str:
     value = node.get("code") if isinstance(node, Mapping) else None
-    return f"{kind} {value}" if isinstance(value, str) and value else kind
+    return f"{kind} {value}" if isinstance(value, str) and CODE_RE.match(value) else kind
 
 
 @functools.lru_cache(maxsize=512)
@@ -147,9 +148,9 @@ def inspect_service(node: Any, refs: Refs, report: Report) -> None:
     region = _region(node, "default_region", refs.region)
     for key in ("emergency_number", "desk_number"):
         report.number(node, key, region, f"service {key}")
-    country = node.get("holiday_country")
-    if isinstance(country, str) and country:
-        found = holiday_problem(country, node.get("holiday_subdivision"))
+    country, subdivision = node.get("holiday_country"), node.get("holiday_subdivision")
+    if isinstance(country, str) and country and isinstance(subdivision, str | None):
+        found = holiday_problem(country, subdivision or None)
         if found is not None:
             report.add(line_of(node, "holiday_country"), f"service: {found}")
     if isinstance(node.get("prompts"), Mapping):
@@ -177,13 +178,14 @@ def inspect_plan(node: Any, refs: Refs, report: Report) -> None:
     if isinstance(node.get("prompts"), Mapping):
         report.fields(node["prompts"], PROMPTS, f"{where} prompts")
     targets = node.get("targets")
-    seen: dict[tuple[Any, Any], int] = {}
+    seen: dict[tuple[str, str], int] = {}
     for index, target in enumerate(targets if isinstance(targets, list) else []):
         if not isinstance(target, Mapping):
             report.add(line_at(targets, index), f"{where}: each target must be a mapping")
             continue
-        report.fields(target, TARGET, f"{where} target")
-        pair = (target.get("metric"), target.get("priority"))
+        if not report.fields_ok(target, TARGET, f"{where} target"):
+            continue
+        pair = (target["metric"], target["priority"])
         line = line_at(targets, index)
         if pair in seen:
             report.add(
@@ -282,7 +284,7 @@ def inspect_customer(node: Any, refs: Refs, report: Report) -> None:
 def _checked(inspect: Any, node: Any, refs: Refs | None) -> list[Problem]:
     report = Report()
     inspect(node, refs or Refs(), report)
-    return report.problems
+    return sorted(report.problems, key=by_line)
 
 
 def check_service(node: Any, refs: Refs | None = None) -> list[Problem]:

@@ -25,16 +25,9 @@ from voiceline.directory_entries import (
     inspect_service,
     policy_of_node,
 )
-from voiceline.directory_schema import (
-    SECTIONS,
-    describe,
-    format_minutes,
-    line_at,
-    line_of,
-    parse_minutes,
-    unknown_key,
-)
-from voiceline.directory_yaml import Node, Problem, YamlError, decode_utf8, read_yaml
+from voiceline.directory_schema import SECTIONS, line_at, line_of, unknown_key
+from voiceline.directory_values import describe, format_minutes, parse_minutes
+from voiceline.directory_yaml import Node, Problem, YamlError, by_line, decode_utf8, read_yaml
 
 __all__ = [
     "DirectoryError",
@@ -65,7 +58,7 @@ class DirectoryError(ValueError):
 
 
 def _refused(problems: list[Problem], filename: str) -> DirectoryError:
-    return DirectoryError([problem.at(filename) for problem in problems])
+    return DirectoryError([problem.at(filename) for problem in sorted(problems, key=by_line)])
 
 
 def read_directory_text(text: str, filename: str = "<directory>") -> Node:

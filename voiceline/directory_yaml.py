@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import re
+import reprlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,7 @@ _STR = "tag:yaml.org,2002:str"
 _SCALAR_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "str", "timestamp")
 )
+_NUMBER_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 _COLLECTION_TAGS = frozenset({None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 # What YAML itself refuses (yaml.reader.Reader.NON_PRINTABLE), found here to name the line.
 _NON_PRINTABLE = re.compile(
@@ -59,6 +61,11 @@ class Problem:
     def at(self, filename: str) -> str:
         """Return the problem as ``filename:line: message``."""
         return f"{filename}:{self.line}: {self.message}"
+
+
+def by_line(problem: Problem) -> int:
+    """Return the line to sort ``problem`` by, so a file's errors read top to bottom."""
+    return problem.line
 
 
 class YamlError(ValueError):
@@ -121,15 +128,18 @@ def _scalar(event: ScalarEvent) -> Any:
     if tag == _STR:
         return event.value
     if tag not in _SCALAR_TAGS:
-        raise ValueError(f"unsupported tag {tag!r}")
+        raise ValueError("write it in quotes" if event.tag is None else f"unsupported tag {tag!r}")
+    if tag in _NUMBER_TAGS and len(event.value) > 64:
+        raise ValueError("too many digits for a number")
     node = yaml.ScalarNode(tag, event.value)
     return SafeConstructor.yaml_constructors[tag](_CONSTRUCTOR, node)
 
 
 def _container(event: yaml.Event, problems: list[Problem]) -> Node | Seq:
     """Return an empty Node or Seq for a collection that starts at ``event``."""
-    if getattr(event, "tag", None) not in _COLLECTION_TAGS:
-        problems.append(Problem(_line(event), f"unsupported tag {event.tag!r}"))  # type: ignore[attr-defined]
+    tag = getattr(event, "tag", None)
+    if tag not in _COLLECTION_TAGS:
+        problems.append(Problem(_line(event), f"unsupported tag {tag!r}"))
     container: Node | Seq
     if type(event) is MappingStartEvent:
         container = Node()
@@ -142,13 +152,11 @@ def _container(event: yaml.Event, problems: list[Problem]) -> Node | Seq:
 
 
 def _build(next_event: Any, problems: list[Problem]) -> Any:
-    """Return the document the parser's events describe, adding each problem to ``problems``.
-
-    One loop over the events with its state in locals: it runs once per key and value
-    of a 10 MB file. ``container`` is the collection being filled; for a mapping,
-    ``key`` is the key awaiting its value (None: a key comes next) and ``discard`` says
-    whether that value is kept (not after a duplicate or complex key).
-    """
+    """Return the document the parser's events describe, adding each problem to ``problems``."""
+    # One loop with its state in locals: it runs for every key and value of a 10 MB
+    # file. ``container`` is the collection being filled; in a mapping, ``key`` is the
+    # key awaiting its value (None: a key comes next) and ``discard`` says the value is
+    # dropped (after a duplicate or complex key). ``stack`` holds the enclosing states.
     # Plain scalars whose first character no implicit resolver claims are text.
     claimed = _RESOLVER.yaml_implicit_resolvers
     stack: list[tuple[Any, bool, str | None, bool]] = []
@@ -175,7 +183,8 @@ def _build(next_event: Any, problems: list[Problem]) -> Any:
                 try:
                     value = _scalar(event)
                 except (ValueError, yaml.YAMLError) as exc:
-                    problems.append(Problem(_line(event), f"cannot read {value!r}: {exc}"))
+                    shown = reprlib.repr(value)
+                    problems.append(Problem(_line(event), f"cannot read {shown}: {exc}"))
                     value = None
         elif kind is MappingStartEvent or kind is SequenceStartEvent:
             if len(stack) >= MAX_DEPTH:

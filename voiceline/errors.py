@@ -8,6 +8,7 @@
     │   ├── PasswordError               an admin password that is too weak
     │   ├── MailError                   SMTP settings, an address, or the server refused
     │   ├── DirectoryError              a directory file that cannot be loaded (file:line)
+    │   ├── YamlError                   a document that cannot be read as directory YAML
     │   ├── CalendarError               a business calendar that cannot be used
     │   │   └── CalendarNeverOpens      ... because it is never open
     │   ├── EntitlementError            a plan's terms that cannot be decided on

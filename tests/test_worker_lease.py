@@ -67,7 +67,8 @@ def test_a_killed_worker_is_restarted_at_once(database_url, tmp_path) -> None:
     try:
         seconds = restarted.wait_started()
         print(f"cold start {cold_start:.2f}s; restart after SIGKILL {seconds:.2f}s")
-        assert seconds < cold_start + 3.0  # no lease to wait out: as fast as any start
+        # no lease to wait out (it took 30 s to expire): about as fast as any start
+        assert seconds < cold_start + 5.0
         assert restarted.process.poll() is None
     finally:
         assert restarted.stop() == 0

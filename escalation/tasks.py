@@ -1,4 +1,5 @@
-"""The worker's half of paging: a one-second tick and a job at the exact next due time.
+"""The worker's half of paging: a one-second tick, a job at the exact next due time, and
+a sweep for emergencies nobody handed over (``escalation.sweep``, every two seconds).
 
 Every second ``run_due`` does what is due (handed-over incidents nobody started, step
 timers, retries, throttled pages, pages in doubt); then an APScheduler ``date`` job is
@@ -21,6 +22,7 @@ from typing import Any
 
 from escalation.dispatch import Paging
 from escalation.due import next_wake, run_due
+from escalation.sweep import SWEEP_SECONDS, sweep_unpaged
 from voiceline.extensions import Services
 
 log = logging.getLogger(__name__)
@@ -76,9 +78,21 @@ def _run_at_due_time(paging: Paging) -> None:
         log.exception("escalation run at the due time failed; the next tick retries")
 
 
+def sweep(paging: Paging) -> None:
+    """Hand over emergencies that were opened but never handed to paging, and start them."""
+    try:
+        if sweep_unpaged(paging.database, paging.clock.now()):
+            run_due(paging)  # now, not at the next tick: they are late already
+    except Exception:
+        log.exception("the sweep for unpaged emergencies failed; it runs again shortly")
+
+
 def worker_tasks(
     services: Services, scheduler: Any | None
 ) -> list[tuple[str, float, Callable[[], None]]]:
-    """Return the escalation's periodic task as (name, seconds, run)."""
+    """Return the escalation's periodic tasks as (name, seconds, run)."""
     paging = worker_paging(services)  # built now: overdue work after a restart is not kept waiting
-    return [("escalation", TICK_SECONDS, lambda: tick(paging, scheduler))]
+    return [
+        ("escalation", TICK_SECONDS, lambda: tick(paging, scheduler)),
+        ("unpaged-sweep", SWEEP_SECONDS, lambda: sweep(paging)),
+    ]

@@ -75,6 +75,7 @@ def _register_views(app: Flask) -> None:
     from voiceline.health import bp as health_bp
     from voiceline.home import bp as home_bp
     from voiceline.line.media import bp as media_bp
+    from voiceline.line.views import bp as spool_bp
     from voiceline.sla.views import bp as sla_bp
     from webhooks import bp as webhooks_bp
 
@@ -87,6 +88,7 @@ def _register_views(app: Flask) -> None:
         sla_bp,
         health_bp,
         media_bp,
+        spool_bp,
         webhooks_bp,
     ):
         app.register_blueprint(blueprint)

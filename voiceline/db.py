@@ -7,12 +7,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, g
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout."""
+    """Create an engine; SQLite gets WAL, foreign keys, a busy timeout and whole savepoints."""
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 15})
         engine = create_engine(url, **kwargs)
@@ -26,10 +26,27 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA busy_timeout=15000")
             cursor.close()
 
+        event.listen(engine, "savepoint", _begin_before_savepoint)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("connect_args", {"connect_timeout": 2})
     return create_engine(url, **kwargs)
+
+
+def _begin_before_savepoint(conn: Connection, _name: str | None) -> None:
+    """Open a real transaction before a SAVEPOINT that would otherwise start one itself."""
+    # pysqlite emits BEGIN only before INSERT/UPDATE/DELETE, so a SAVEPOINT after nothing
+    # but reads ran outside any transaction, and releasing it committed: the rows it wrote
+    # outlived a rollback of the session. SQLAlchemy's pysqlite recipe (emit BEGIN
+    # ourselves) is applied here, where the gap is, not at every session's first
+    # statement: a deferred BEGIN there makes a session that read and then writes fail at
+    # once ("database is locked") whenever another process wrote in between, and
+    # BEGIN IMMEDIATE there queues every read, an admin report's too, behind the write
+    # lock while a caller waits. IMMEDIATE here takes the write lock the savepoint is
+    # about to need, waiting out the busy timeout like any other write.
+    dbapi_conn = conn.connection.dbapi_connection
+    if dbapi_conn is not None and not dbapi_conn.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def is_sqlite(engine: Engine) -> bool:

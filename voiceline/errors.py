@@ -16,6 +16,7 @@
     │   │   └── CreditRuleError         a plan's credit rule that cannot be read
     │   ├── SlaError                    an SLA clock action that does not apply
     │   ├── ReportError                 a report month or filter that cannot be used
+    │   ├── UnknownEntry (LookupError)  no parked spool entry has that name
     │   ├── OnCallError                 rotas: what to fix is in the message
     │   │   ├── NaiveTimeError          a time without a zone
     │   │   ├── RotationError           a rotation that cannot be used

@@ -1,9 +1,11 @@
 """The worker process: APScheduler wakes the jobs that keep promises between requests.
 
-Jobs: recover spooled calls once the database answers, sweep unfinished calls, and
-run the escalation's tasks (``escalation.tasks``) with the same services as the web app. On SQLite only one worker may
-run: it holds a lease row and a second worker refuses to start. On PostgreSQL any
-number may run; due work is claimed with row locks.
+Jobs: recover spooled calls once the database answers, sweep unfinished calls, beat the
+heartbeat, and run the escalation's tasks (``escalation.tasks``) with the same services
+as the web app. On SQLite only one worker may run: it holds an OS lock beside the
+database file for its whole life (``voiceline.lease``), so a second worker exits 3 at
+once, and a worker restarted after a crash runs at once. On PostgreSQL any number may
+run; due work is claimed with row locks.
 """
 
 from __future__ import annotations
@@ -15,20 +17,18 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy.orm import Session
 
 from escalation.tasks import worker_tasks
 from voiceline import schema  # noqa: F401  (every area's tables, so relationships resolve)
 from voiceline.clock import Clock
 from voiceline.config import Settings
-from voiceline.db import Database, is_sqlite
-from voiceline.errors import VoicelineError
+from voiceline.db import Database
 from voiceline.extensions import Services, build_services
-from voiceline.lease import WorkerLease
+from voiceline.lease import WorkerLease, WorkerRefused, hold_worker_lock
 from voiceline.line.recovery import replay_spool
 from voiceline.line.spool import Spool
 
@@ -38,10 +38,6 @@ LEASE_SECONDS = 30
 HEARTBEAT_SECONDS = 10
 SPOOL_SECONDS = 15
 SWEEP_SECONDS = 60
-
-
-class WorkerRefused(VoicelineError):
-    """Another worker already holds the single-worker lease (SQLite)."""
 
 
 @dataclass
@@ -73,47 +69,35 @@ class Worker:
     def clock(self) -> Clock:
         return self.services.clock
 
-    def acquire_lease(self) -> None:
-        """On SQLite, take the single-worker lease or refuse to start."""
-        if not is_sqlite(self.database.engine):
-            return
-        now = self.clock.now()
-        with self.database.session() as session:
-            lease = session.get(WorkerLease, "worker")
-            if lease is not None and lease.holder != self.holder and lease.expires_at > now:
-                raise WorkerRefused(
-                    f"another worker ({lease.holder}) is running on this SQLite database; "
-                    "SQLite supports one worker. Stop it, or use PostgreSQL for several."
-                )
-            if lease is None:
-                session.add(WorkerLease(name="worker", holder=self.holder, expires_at=now))
-            self._extend(session, now)
-
-    def _extend(self, session: Session, now: datetime) -> None:
-        lease = session.get(WorkerLease, "worker")
-        if lease is not None:
-            lease.holder = self.holder
-            lease.expires_at = now + timedelta(seconds=LEASE_SECONDS)
-
     def heartbeat(self) -> None:
-        """Keep the SQLite lease alive."""
-        if is_sqlite(self.database.engine):
+        """Say this worker is alive for the next ``LEASE_SECONDS`` (information only)."""
+        now = self.clock.now()
+        try:
             with self.database.session() as session:
-                self._extend(session, self.clock.now())
+                lease = session.get(WorkerLease, "worker")
+                if lease is None:
+                    lease = WorkerLease(name="worker")
+                    session.add(lease)
+                lease.holder = self.holder
+                lease.expires_at = now + timedelta(seconds=LEASE_SECONDS)
+        except Exception:
+            # Another worker's beat, a busy database: the next beat says it again.
+            log.warning("heartbeat not recorded; next one in %ss", HEARTBEAT_SECONDS, exc_info=True)
 
-    def release_lease(self) -> None:
-        """Give the lease up on a clean stop."""
-        if not is_sqlite(self.database.engine):
-            return
-        with self.database.session() as session:
-            lease = session.get(WorkerLease, "worker")
-            if lease is not None and lease.holder == self.holder:
-                session.delete(lease)
+    def forget_heartbeat(self) -> None:
+        """Remove this worker's heartbeat on a clean stop."""
+        try:
+            with self.database.session() as session:
+                lease = session.get(WorkerLease, "worker")
+                if lease is not None and lease.holder == self.holder:
+                    session.delete(lease)
+        except Exception:
+            log.warning("heartbeat not removed; it expires by itself", exc_info=True)
 
     def recover_spool(self) -> None:
         """Replay messages spooled while the database was unreachable."""
         try:
-            replay_spool(self.database, Spool(self.settings.spool_dir), self.clock)
+            replay_spool(self.database, Spool(self.settings.spool_dir, self.clock), self.clock)
         except Exception:
             log.exception("spool replay failed; will retry")
 
@@ -148,12 +132,21 @@ def _ignoring_worker(run: Callable[[], None]) -> Callable[[Worker], None]:
 
 def run_worker(settings: Settings, stop: threading.Event | None = None) -> int:
     """Run the worker until SIGTERM/SIGINT (or ``stop``); return the exit status."""
-    worker = Worker(build_services(settings))
+    holder = f"{socket.gethostname()}:{os.getpid()}"
     try:
-        worker.acquire_lease()
+        lock = hold_worker_lock(settings.database_url, holder)
     except WorkerRefused as exc:
         log.error("%s", exc)
         return 3
+    try:
+        return _run(Worker(build_services(settings), holder=holder), stop)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _run(worker: Worker, stop: threading.Event | None) -> int:
+    """Schedule the worker's tasks and run them until stopped."""
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -178,7 +171,7 @@ def run_worker(settings: Settings, stop: threading.Event | None = None) -> int:
         stop.wait()
     finally:
         scheduler.shutdown(wait=True)
-        worker.release_lease()
+        worker.forget_heartbeat()
         worker.database.dispose()
         log.info("worker %s stopped", worker.holder)
     return 0

@@ -1,4 +1,5 @@
-"""The spool: durable entries, replay once, and one bad entry never blocks the rest."""
+"""The spool: durable entries, replay once, one bad entry never blocks the rest, and a
+parked entry can be put back or set aside by name, its own names only."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from voiceline.line.recovery import is_database_away
-from voiceline.line.spool import Spool
+from voiceline.line.spool import Spool, UnknownEntry
 
 
 def test_entries_replay_in_order_once(tmp_path: Path) -> None:
@@ -54,9 +55,52 @@ def test_a_poison_entry_is_set_aside_and_the_rest_replay(tmp_path: Path) -> None
 
     assert spool.replay(handle, is_database_away) == 2
     assert seen == [2, 3]
-    [failed] = list((tmp_path / "failed").iterdir())
-    assert json.loads(failed.read_text())["n"] == 1
+    [parked] = spool.parked_files()
+    assert parked.parent == tmp_path / "failed"
+    assert json.loads(parked.read_text())["n"] == 1
+    assert spool.reason_parked(parked) == "KeyError: 'form'"
     assert spool.pending_files() == []
+
+
+def test_a_parked_entry_goes_back_in_the_queue_unchanged(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    spool.write("message", n=1)
+    original = spool.pending_files()[0].read_text()
+
+    def refuse(entry: dict) -> None:
+        raise ValueError("not now")
+
+    assert spool.replay(refuse, is_database_away) == 0
+    [parked] = spool.parked_files()
+    pending = spool.unpark(parked.name)
+    assert pending.read_text() == original
+    assert spool.parked_files() == [] and spool.pending_files() == [pending]
+    assert not list((tmp_path / "failed").iterdir())  # its reason went with it
+    seen: list[int] = []
+    assert spool.replay(lambda entry: seen.append(entry["n"])) == 1
+    assert seen == [1]
+
+
+def test_a_parked_entry_set_aside_is_kept_out_of_the_queue(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    spool.write("message", n=1)
+    spool.replay(lambda entry: entry["missing"], is_database_away)
+    [parked] = spool.parked_files()
+    kept = spool.set_aside(parked.name)
+    assert json.loads(kept.read_text())["n"] == 1
+    assert spool.parked_files() == [] and spool.pending_files() == []
+
+
+@pytest.mark.parametrize(
+    "name", ["../../etc/passwd", "pending-x.json", "20261122T100000000000-abc.json", ""]
+)
+def test_only_a_parked_entry_of_this_spool_can_be_named(tmp_path: Path, name: str) -> None:
+    spool = Spool(tmp_path)
+    (tmp_path / "failed").mkdir()
+    with pytest.raises(UnknownEntry):
+        spool.unpark(name)
+    with pytest.raises(UnknownEntry):
+        spool.set_aside(name)
 
 
 def test_an_unwritable_spool_still_logs_the_callers_details(tmp_path: Path, caplog) -> None:

@@ -1,0 +1,118 @@
+"""Transactions on the project's engines: a savepoint never commits on its own, and on
+SQLite reads neither wait for a writer nor spoil the write that follows them."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from voiceline.admin.models import AdminNotice
+from voiceline.db import Database
+
+AT = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+
+
+class LaterFailure(Exception):
+    """Something that goes wrong after the savepoint was released."""
+
+
+def notices(database: Database) -> list[str]:
+    with database.session() as session:
+        return list(session.scalars(select(AdminNotice.kind).order_by(AdminNotice.id)))
+
+
+def test_a_released_savepoint_after_reads_rolls_back_with_its_session(database) -> None:
+    with pytest.raises(LaterFailure), database.session() as session:
+        session.scalar(select(func.count(AdminNotice.id)))  # only reads so far
+        with session.begin_nested():
+            session.add(AdminNotice(at=AT, kind="inside", message="written in a savepoint"))
+            session.flush()
+        raise LaterFailure
+    assert notices(database) == []
+
+
+def test_a_savepoint_as_the_first_statement_rolls_back_with_its_session(database) -> None:
+    with pytest.raises(LaterFailure), database.session() as session:
+        with session.begin_nested():
+            session.add(AdminNotice(at=AT, kind="inside", message="written in a savepoint"))
+        raise LaterFailure
+    assert notices(database) == []
+
+
+def test_a_savepoint_and_the_rest_commit_together(database) -> None:
+    with database.session() as session:
+        session.scalar(select(func.count(AdminNotice.id)))
+        with session.begin_nested():
+            session.add(AdminNotice(at=AT, kind="inside", message="in the savepoint"))
+        session.add(AdminNotice(at=AT, kind="after", message="after it"))
+    assert notices(database) == ["inside", "after"]
+
+
+def test_a_rolled_back_savepoint_keeps_what_came_before(database) -> None:
+    with database.session() as session:
+        session.add(AdminNotice(at=AT, kind="before", message="before it"))
+        session.flush()
+        savepoint = session.begin_nested()
+        session.add(AdminNotice(at=AT, kind="inside", message="undone"))
+        session.flush()
+        savepoint.rollback()
+        session.add(AdminNotice(at=AT, kind="after", message="after it"))
+    assert notices(database) == ["before", "after"]
+
+
+def sqlite_path(database: Database) -> str:
+    if database.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's locking; PostgreSQL has row locks and MVCC")
+    path = make_url(database.url).database
+    assert path
+    return path
+
+
+def test_a_read_does_not_wait_for_another_processs_write_lock(database) -> None:
+    blocker = sqlite3.connect(sqlite_path(database), timeout=0)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        assert notices(database) == []
+        waited = time.monotonic() - started
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert waited < 1.0, f"a read waited {waited:.2f}s behind a writer"
+
+
+def test_a_write_after_reads_waits_for_a_writer_who_commits_in_between(database) -> None:
+    """A session that read before another process wrote must still get to write."""
+    path = sqlite_path(database)
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    read_done, written = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def read_then_write() -> None:
+        try:
+            with database.session() as session:
+                session.scalar(select(func.count(AdminNotice.id)))
+                read_done.set()
+                assert written.wait(5)
+                session.add(AdminNotice(at=AT, kind="second", message="after the other"))
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=read_then_write)
+    thread.start()
+    assert read_done.wait(5)
+    other.execute(
+        "INSERT INTO admin_notices (at, kind, message) VALUES (?, 'first', 'other process')",
+        (AT.replace(tzinfo=None).isoformat(sep=" "),),
+    )
+    written.set()
+    thread.join(10)
+    other.close()
+    assert errors == []
+    assert notices(database) == ["first", "second"]

@@ -288,6 +288,27 @@ def test_retries_spent_on_every_page_of_a_step_page_the_next_step_before_its_del
     assert any("step 1 of pass 1" in n for n in notices(app))
 
 
+def test_the_api_unreachable_for_a_minute_gives_tier_1_up_and_pages_tier_2(
+    app: Flask, client: FlaskClient, twilio_api: FakeTwilioApi, clock: ManualClock
+) -> None:
+    load_text(app, desk())
+    twilio_api.stop()  # nothing listens on its port any more: every request is refused
+    emergency(client, app)
+    opened = clock.now()
+    run_until(app, clock, opened + timedelta(seconds=61))
+    rows = pages(app)
+    tier1 = [key for key in rows if key.startswith("0.0.sam")]
+    assert sorted(tier1) == [f"0.0.sam.{c}.{n}" for c in ("sms", "voice") for n in range(1, 6)]
+    assert {rows[key].status for key in tier1} == {"error"}
+    tier2 = rows["0.1.casey.sms.1"].sent_at
+    assert tier2 is not None
+    print(f"API away: Tier 1 given up and Tier 2 paged {(tier2 - opened).total_seconds()} s in")
+    assert tier2 - opened <= timedelta(seconds=61)  # not the step's 5 minutes
+    said = notices(app)
+    assert any("0.0.sam.sms.5" in n and "5 tries failed" in n for n in said), said
+    assert any("step 1 of pass 1: no page could go out" in n for n in said), said
+
+
 @pytest.fixture
 def app_without_caller_id(
     database_url: str, twilio_api: FakeTwilioApi, clock: ManualClock, tmp_path: Path

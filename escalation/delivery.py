@@ -25,11 +25,12 @@ from voiceline.twilio_errors import meaning_of
 
 # Pages with no final result yet.
 UNSETTLED = ("sending", "retry_wait")
-_NO_ANSWER_NOTES = {
-    "busy": "busy",
-    "no_answer": "not answered",
-    "machine": "a machine answered: message left, not counted as delivered",
-    "canceled": "canceled",
+# How a voice page ended without a person: what the log says, and why the text goes.
+_NO_ANSWER = {
+    "busy": ("busy", "busy"),
+    "no_answer": ("not answered", "not answered"),
+    "machine": ("a machine answered: message left, not counted as delivered", "on a machine"),
+    "canceled": ("canceled", "canceled"),
 }
 
 
@@ -56,10 +57,10 @@ class Delivery(Rounds):
             self.log("ignored", f"page {key} is {page.status}; {reason} changes nothing")
             return
         page = self.update(page, status="no_answer")
-        note = _NO_ANSWER_NOTES[reason]
+        note, short = _NO_ANSWER[reason]
         self.log("page_no_answer", f"page {key}: {note}")
         if reason != "canceled":  # only we cancel page calls, when nobody needs them
-            self.fall_back(page, f"{page.channel} {note.split(':')[0]}")
+            self.fall_back(page, f"{page.channel} {short}")
         self.escalate_if_round_dead()
 
     def page_failed(

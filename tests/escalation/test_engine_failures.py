@@ -31,6 +31,7 @@ from test_escalation_engine import (
 
 from escalation.actions import NotifyAdmins, SendPage
 from escalation.engine import next
+from escalation.errors import StateError
 from escalation.events import (
     Acknowledged,
     Event,
@@ -42,7 +43,7 @@ from escalation.events import (
     TimerFired,
 )
 from escalation.policy import Policy, Target
-from escalation.state import EscalationState, Recipient, new_state
+from escalation.state import EscalationState, Recipient, new_state, state_from_dict, state_to_dict
 from escalation.transition import MAX_ATTEMPTS
 
 SMS_FIRST = _policy(SMS, SMS, VOICE)
@@ -349,3 +350,13 @@ def test_retry_waits_shrink_with_the_time_left() -> None:
         state, _ = next(state, TimerFired(), page.retry_at, ROSTER)
     # 1 s, then the time left shared by the tries left (never more than the nominal wait).
     assert waits == pytest.approx([1.0, (10 - 4) / 4, (10 - 6) / 3, (10 - 8) / 2])
+
+
+def test_a_state_stored_before_rounds_were_kept_reads_as_one_step_rounds() -> None:
+    played = play([OPEN, at(300)], _policy(BOTH, BOTH, VOICE))
+    stored = state_to_dict(played.state)
+    assert stored["round_from"] == 1
+    del stored["round_from"]
+    assert state_from_dict(stored) == played.state
+    with pytest.raises(StateError, match="round_from"):
+        state_from_dict({**stored, "round_from": -1})

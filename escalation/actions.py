@@ -9,9 +9,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from escalation.policy import Channel
 from escalation.state import Purpose
+
+# Why the admins are told; every one is a point where paging gave something up.
+AdminKind = Literal[
+    "escalation",  # anything else
+    "page_failed",  # a page could not be sent or delivered: permanent error, or tries spent
+    "step_failed",  # no page of a step could go out: the next step is paged at once
+    "analyst_unreachable",  # an analyst has no usable number
+    "sms_opted_out",  # an analyst texted STOP and cannot be texted
+    "exhausted",  # every pass of the policy ended and nobody acknowledged
+    "reminder_failed",  # the acknowledger could not be reminded of the callback deadline
+    "deadline_near",  # the callback deadline is near and there is no next tier to warn
+]
 
 
 @dataclass(frozen=True)
@@ -52,10 +65,11 @@ class CancelTimer:
 
 @dataclass(frozen=True)
 class NotifyAdmins:
-    """Tell the admins something needs a person: unreachable analyst, nobody left."""
+    """Tell the admins something needs a person: a page given up, nobody left to page."""
 
     reason: str
     analyst: str | None = None
+    kind: AdminKind = "escalation"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from escalation.dispatch import Paging, deliver, record_provider_sid
-from escalation.events import Event, PageDelivered, PageFailed, PageNoAnswer
+from escalation.events import Event, PageDelivered, PageNoAnswer, PageUndelivered
 from escalation.failures import is_temporary_failure
 from escalation.models import Page, WebhookReceipt
 from escalation.runner import Outcome, feed, lock_incident
@@ -148,12 +148,12 @@ def _event_for(page: Page, status: str, code: int | None) -> Event | None:
         if status == "delivered":
             return PageDelivered(key)
         if status in ("undelivered", "failed"):
-            return PageFailed(key, code, is_temporary_failure(None, code))
+            return PageUndelivered(key, code, is_temporary_failure(None, code))
         return None
     if status in _NO_ANSWER:
         return PageNoAnswer(key, _NO_ANSWER[status])  # type: ignore[arg-type]
     if status == "failed":
-        return PageFailed(key, code, is_temporary_failure(None, code))
+        return PageUndelivered(key, code, is_temporary_failure(None, code))
     if status == "completed":
         if is_machine(page.answered_by):
             return PageNoAnswer(key, "machine")

@@ -43,7 +43,6 @@ from typing import Any
 from sqlalchemy import select, update
 
 from escalation.events import Event, PageFailed
-from escalation.failures import is_temporary_failure
 from escalation.models import Page
 from escalation.runner import Outcome, feed, lock_incident, on_sqlite, start, subject_of
 from escalation.state import state_from_dict
@@ -285,7 +284,9 @@ def record_provider_sid(page: Page, sid: str, now: datetime) -> None:
 
 def _record_failure(paging: Paging, page_id: int, exc: TelephonyError) -> None:
     """Record a refused page and tell the engine, which retries or falls back."""
-    temporary = is_temporary_failure(exc.status, exc.code)
+    # The adapter classified it (Twilio's errors through ``voiceline.twilio_errors``); only
+    # it knows a failure that never reached Twilio, such as no caller ID, is permanent.
+    temporary = exc.is_temporary
     now = paging.clock.now()
     with paging.database.session() as session:
         page = session.get(Page, page_id)
@@ -305,7 +306,7 @@ def _record_failure(paging: Paging, page_id: int, exc: TelephonyError) -> None:
             temporary=temporary,
             detail=str(exc)[:300],
         )
-    handle(paging, incident_id, PageFailed(key, exc.code, temporary))
+    handle(paging, incident_id, PageFailed(key, exc.code, temporary, str(exc)[:300]))
 
 
 def _still_wanted(incident: Incident, key: str) -> bool:

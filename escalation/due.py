@@ -61,7 +61,8 @@ def reconcile_in_doubt(paging: Paging) -> int:
                 key=key,
                 detail="no answer from Twilio and no callback: sending the next attempt",
             )
-            outcome = feed(session, incident, PageFailed(key, None, True), now)
+            lost = PageFailed(key, None, True, "no answer from Twilio and no status callback")
+            outcome = feed(session, incident, lost, now)
         deliver(paging, outcome)
         settled += 1
     return settled

@@ -10,15 +10,16 @@ How an escalation runs:
 - ``Opened`` enters step 1 of pass 1: every analyst the step's targets resolve to is
   paged on the step's channels, and the step is due ``delay`` later. A step that
   resolves to nobody, or to nobody reachable, is skipped at once and logged; a step
-  with a zero delay pages the next step at the same time.
+  with a zero delay pages the next step at the same time (one round, see
+  ``escalation.state``).
 - When the step is due (``TimerFired``), the next step starts; after the last step the
   next pass starts; after ``repeat + 1`` passes the state is ``exhausted`` and the
   admins are told. A late ack still counts.
-- A temporary failure is retried after 5 s, then 15 s (three attempts); a permanent
-  one, STOP (code 21610 or ``OptedOut``), or used-up retries fall back to the other
-  channel. An analyst with no working channel is reported to the admins. When no page
-  of the step can reach anyone any more (failed, busy, no answer, machine), the step
-  escalates at once instead of waiting out its delay.
+- What becomes of each page is ``escalation.delivery``'s: retries that fit the step, the
+  other channel at once when a page is not delivered or a call not answered, admins told
+  of every page given up. When no page of the round can reach anyone any more, the next
+  step is paged at once instead of waiting out the delay (and the admins told when no
+  page could go out at all).
 - ``Declined`` by a paged analyst of the current step (or from the admin page)
   escalates at once; by the acknowledger, it withdraws the ack and escalates from the
   acknowledged step.
@@ -36,9 +37,10 @@ state and a ``LogEvent`` saying why.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from escalation.actions import Action, CancelTimer, NotifyAdmins, ScheduleTimer
+from escalation.actions import Action, CancelTimer, ScheduleTimer
+from escalation.delivery import Delivery
 from escalation.errors import EscalationError
 from escalation.events import (
     Acknowledged,
@@ -50,16 +52,11 @@ from escalation.events import (
     PageDelivered,
     PageFailed,
     PageNoAnswer,
+    PageUndelivered,
     Resolved,
     TimerFired,
 )
-from escalation.failures import OPTED_OUT_CODE
-from escalation.policy import Channel
-from escalation.state import EscalationState, Page, Roster, Status, as_utc
-from escalation.transition import MAX_ATTEMPTS, RETRY_BACKOFF, Transition
-
-# Pages with no final result yet.
-_UNSETTLED = ("sending", "retry_wait")
+from escalation.state import EscalationState, Roster, Status, as_utc
 
 
 # Named as the architecture names it; it shadows the builtin only inside this module.
@@ -82,8 +79,10 @@ def next(
             run.page_delivered(key)
         case PageNoAnswer(page_key=key, reason=reason):
             run.page_no_answer(key, reason)
-        case PageFailed(page_key=key, code=code, is_temporary=is_temporary):
-            run.page_failed(key, code, is_temporary)
+        case PageFailed(page_key=key, code=code, is_temporary=temporary, detail=detail):
+            run.page_failed(key, code, temporary, detail, taken=False)
+        case PageUndelivered(page_key=key, code=code, is_temporary=temporary):
+            run.page_failed(key, code, temporary, "", taken=True)
         case Acknowledged(analyst=analyst, via=via):
             run.acknowledge(analyst, via)
         case Declined(analyst=analyst, via=via):
@@ -100,8 +99,8 @@ def next(
     return run.state, run.actions
 
 
-class _Escalation(Transition):
-    """The event handlers and the step logic of one transition."""
+class _Escalation(Delivery):
+    """The event handlers of one transition."""
 
     def open(self) -> None:
         """Start paging at step 1 of pass 1."""
@@ -117,12 +116,9 @@ class _Escalation(Transition):
         self.enter(0, 0)
 
     def timer_fired(self) -> None:
-        """Do whatever is due: escalate a timed-out step, retry pages, remind."""
+        """Do whatever is due: retry pages, escalate a timed-out step, remind."""
         before = self.state
-        due = self.state.step_due_at
-        if self.state.status == "paging" and due is not None and due <= self.now:
-            self.log("step_timed_out", f"{self.round_label()}: nobody acknowledged in time")
-            self.enter(self.state.pass_no, self.state.step + 1)
+        # Retries first: one that came due inside the step still goes to its analyst.
         due_retries = [
             page
             for page in self.state.pages
@@ -132,60 +128,15 @@ class _Escalation(Transition):
         ]
         for page in due_retries:
             self.retry(page)
+        due = self.state.step_due_at
+        if self.state.status == "paging" and due is not None and due <= self.now:
+            self.log("step_timed_out", f"{self.round_label()}: nobody acknowledged in time")
+            self.enter(self.state.pass_no, self.state.step + 1)
         reminder_at = self.state.reminder_at
         if reminder_at is not None and reminder_at <= self.now:
             self.remind()
         if self.state == before:
             self.log("timer_idle", "nothing was due")
-
-    def page_delivered(self, key: str) -> None:
-        """Mark a page delivered; it does not stop the escalation (only an ack does)."""
-        page = self.page_for(key)
-        if page is None:
-            return
-        if page.status in ("delivered", "failed", "no_answer"):
-            self.log("ignored", f"page {key} already ended as {page.status}")
-            return
-        self.update(page, status="delivered", retry_at=None)
-        self.log("page_delivered", f"page {key} reached {page.analyst}")
-
-    def page_no_answer(self, key: str, reason: str) -> None:
-        """Mark a voice page unanswered; a machine answering is not a delivery."""
-        page = self.page_for(key)
-        if page is None:
-            return
-        if page.status != "sending":
-            self.log("ignored", f"page {key} is {page.status}; {reason} changes nothing")
-            return
-        self.update(page, status="no_answer")
-        note = (
-            "a machine answered: message left, not counted as delivered"
-            if reason == "machine"
-            else reason.replace("_", " ")
-        )
-        self.log("page_no_answer", f"page {key}: {note}")
-        self.escalate_if_step_dead()
-
-    def page_failed(self, key: str, code: int | None, is_temporary: bool) -> None:
-        """Retry a temporary failure; otherwise fall back to the other channel."""
-        page = self.page_for(key)
-        if page is None:
-            return
-        if page.status != "sending":
-            self.log("ignored", f"page {key} is {page.status}; the failure changes nothing")
-            return
-        label = f"page {key} failed (code {code})"
-        if code == OPTED_OUT_CODE and page.channel == "sms":
-            self.stop_sms(page.analyst, f"Twilio refused page {key}: the number texted STOP")
-            return
-        if is_temporary and page.attempt < MAX_ATTEMPTS and self.is_active(page):
-            retry_at = self.now + RETRY_BACKOFF[page.attempt - 1]
-            self.update(page, status="retry_wait", retry_at=retry_at)
-            self.log("page_retry", f"{label}: temporary, trying again at {retry_at.isoformat()}")
-            return
-        page = self.update(page, status="failed", retry_at=None)
-        self.log("page_failed", f"{label}: giving up on this channel")
-        self.after_channel_lost(page)
 
     def acknowledge(self, analyst: str, via: str) -> None:
         """Stop paging: someone has the incident."""
@@ -201,7 +152,7 @@ class _Escalation(Transition):
             acknowledged_at=self.now,
             step_due_at=None,
         )
-        self.stop_pages(("page",), except_analyst=analyst)
+        self.stop_pages(("page",), except_analyst=analyst, why=f"acknowledged by {analyst}")
         self.log("acknowledged", f"by {analyst} via {via}")
         if self.state.sla_deadline is not None and self.state.reminder_at is None:
             self.log("reminder_skipped", "the reminder point had passed when the ack came")
@@ -213,7 +164,9 @@ class _Escalation(Transition):
         status = self.state.status
         if status == "acknowledged" and analyst == self.state.acknowledged_by:
             self.log("ack_withdrawn", f"{analyst} can no longer take it; escalating now")
-            self.stop_pages(("reminder", "warning"), except_analyst=None)
+            self.stop_pages(
+                ("reminder", "warning"), except_analyst=None, why=f"{analyst} withdrew the ack"
+            )
             self.state = replace(
                 self.state, status="paging", acknowledged_by=None, acknowledged_at=None
             )
@@ -237,78 +190,6 @@ class _Escalation(Transition):
         how = "reported by the analyst" if is_reported else "measured on the bridge"
         self.finish("called_back", f"by {analyst} via {via}, {how}", except_analyst=analyst)
 
-    def opted_out(self, analyst: str) -> None:
-        """Stop using SMS for an analyst who texted STOP; fall back to voice."""
-        if analyst in self.state.sms_stopped:
-            self.log("ignored", f"{analyst} had already opted out of SMS")
-            return
-        self.stop_sms(analyst, f"{analyst} texted STOP")
-
-    def stop_sms(self, analyst: str, why: str) -> None:
-        """Fail the analyst's unsettled SMS pages and fall back to voice for each."""
-        self.mark_sms_stopped(analyst)
-        unsettled = [
-            page.key
-            for page in self.state.pages
-            if page.analyst == analyst and page.channel == "sms" and page.status in _UNSETTLED
-        ]
-        for key in unsettled:
-            # Re-read: an escalation caused by an earlier page may have settled this one.
-            page = self.state.find_page(key)
-            if page is not None and page.status in _UNSETTLED:
-                page = self.update(page, status="failed", retry_at=None)
-                self.log("page_failed", f"page {key}: {why}")
-                self.after_channel_lost(page)
-
-    def enter(self, pass_no: int, step_index: int) -> None:
-        """Start a step, skipping at once steps that resolve to nobody reachable."""
-        steps = self.state.policy.steps
-        self.cancel_retries(lambda page: page.purpose == "page")
-        while True:
-            if step_index >= len(steps):
-                pass_no, step_index = pass_no + 1, 0
-                if pass_no > self.state.policy.repeat:
-                    self.exhaust()
-                    return
-                self.log("repeat", f"starting pass {pass_no + 1} of {self.state.policy.repeat + 1}")
-            step = steps[step_index]
-            self.state = replace(
-                self.state, pass_no=pass_no, step=step_index, step_due_at=self.now + step.delay
-            )
-            paged = [
-                recipient.analyst
-                for recipient in self.resolve(step, except_analyst=None)
-                if self.page_recipient(recipient, step.channels, "page", pass_no, step_index)
-            ]
-            if not paged:
-                targets = ", ".join(f"{t.kind} {t.ref}" for t in step.targets)
-                self.log("step_skipped", f"{self.round_label()}: nobody reachable ({targets})")
-            else:
-                due = self.now + step.delay
-                self.log(
-                    "step_started",
-                    f"{self.round_label()}: paging {', '.join(paged)} by "
-                    f"{'+'.join(sorted(step.channels))}; due {due.isoformat()}",
-                )
-            if paged and step.delay > timedelta(0):
-                return
-            step_index += 1
-
-    def exhaust(self) -> None:
-        """Stop paging after the last pass; late acks still count."""
-        self.state = replace(self.state, status="exhausted", step_due_at=None)
-        passes = self.state.policy.repeat + 1
-        reason = f"nobody acknowledged after {passes} pass(es) of the policy"
-        self.log("exhausted", reason)
-        self.actions.append(NotifyAdmins(reason=reason))
-
-    def escalate_if_step_dead(self) -> None:
-        """Escalate at once when no page of the current step can reach anyone any more."""
-        pages = self.current_round()
-        if self.state.status == "paging" and pages and not any(p.is_live for p in pages):
-            self.log("step_dead", f"{self.round_label()}: no page can reach anyone; escalating now")
-            self.enter(self.state.pass_no, self.state.step + 1)
-
     def remind(self) -> None:
         """Page the acknowledger again and warn the next step: the deadline is near."""
         self.state = replace(self.state, reminder_sent=True)
@@ -319,7 +200,7 @@ class _Escalation(Transition):
         if contact is None or not self.page_recipient(
             contact, step.channels, "reminder", self.state.pass_no, self.state.step
         ):
-            self.notify(f"cannot remind {acker}: no number to page", acker)
+            self.notify("reminder_failed", f"cannot remind {acker}: no number to page", acker)
         steps = self.state.policy.steps
         for index in range(self.state.step + 1, len(steps)):
             warned = [
@@ -332,30 +213,17 @@ class _Escalation(Transition):
             if warned:
                 self.log("warned", f"step {index + 1}: {', '.join(warned)}")
                 return
-        self.notify(f"callback deadline near, {acker} has not called back, no next tier to warn")
+        self.notify(
+            "deadline_near",
+            f"callback deadline near, {acker} has not called back, no next tier to warn",
+        )
 
     def finish(self, status: Status, detail: str, except_analyst: str | None) -> None:
         """End the escalation as called back or resolved."""
-        self.stop_pages(("page", "reminder", "warning"), except_analyst=except_analyst)
+        self.stop_pages(
+            ("page", "reminder", "warning"),
+            except_analyst=except_analyst,
+            why=f"{status}: {detail}",
+        )
         self.state = replace(self.state, status=status, step_due_at=None)
         self.log(status, detail)
-
-    def after_channel_lost(self, page: Page) -> None:
-        """Fall back to the other channel; report the analyst if none is left."""
-        if not self.is_active(page):
-            return
-        other: Channel = "voice" if page.channel == "sms" else "sms"
-        siblings = [
-            p
-            for p in self.state.pages
-            if (p.purpose, p.pass_no, p.step, p.analyst)
-            == (page.purpose, page.pass_no, page.step, page.analyst)
-        ]
-        number = self.number(page.analyst, other)
-        if number and not any(p.channel == other for p in siblings):
-            self.log("fallback", f"{page.analyst}: {page.channel} failed, paging by {other}")
-            self.send(Page(page.purpose, page.pass_no, page.step, page.analyst, other, number))
-        elif all(p.status == "failed" for p in siblings):
-            self.notify(f"{page.analyst} is unreachable: every channel failed", page.analyst)
-        if page.purpose == "page":
-            self.escalate_if_step_dead()

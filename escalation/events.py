@@ -5,12 +5,12 @@ The runner turns each outside fact into one event and calls
 
 - Twilio status callbacks, routed back by the page key (put it in the callback URL):
   SMS ``delivered`` -> ``PageDelivered``; SMS ``undelivered``/``failed`` ->
-  ``PageFailed(key, ErrorCode, is_temporary_failure(None, ErrorCode))``; a call answered
-  with ``AnsweredBy=human`` (or unknown, once a key is pressed) -> ``PageDelivered``;
-  ``machine_*``/``fax`` -> ``PageNoAnswer(key, "machine")`` after leaving a short
-  message; ``busy``/``no-answer``/``canceled`` -> ``PageNoAnswer``; call ``failed`` ->
-  ``PageFailed``. A REST error when sending -> ``PageFailed`` with
-  ``is_temporary_failure(http_status, code)``; a timeout -> ``PageFailed(key, None, True)``.
+  ``PageUndelivered(key, ErrorCode, is_temporary_failure(None, ErrorCode))``; a call
+  answered with ``AnsweredBy=human`` (or unknown, once a key is pressed) ->
+  ``PageDelivered``; ``machine_*``/``fax`` -> ``PageNoAnswer(key, "machine")`` after
+  leaving a short message; ``busy``/``no-answer``/``canceled`` -> ``PageNoAnswer``; call
+  ``failed`` -> ``PageUndelivered``. A REST error when sending -> ``PageFailed`` with the
+  adapter's ``TelephonyError.is_temporary``; a timeout -> ``PageFailed(key, None, True)``.
 - SMS replies (``sms_commands.parse_reply``), only from a number the incident paged
   (``state.analyst_for_number``): ``A`` -> ``Acknowledged(analyst, "sms")``, ``C`` ->
   ``CallbackLogged(analyst, "sms", is_reported=True)``, ``E`` -> ``Declined``; ``STOP``
@@ -50,7 +50,17 @@ class PageDelivered:
 
 @dataclass(frozen=True)
 class PageFailed:
-    """Sending failed; ``is_temporary`` from ``failures.is_temporary_failure``."""
+    """Twilio refused the page, or could not be asked; ``detail`` says what it said."""
+
+    page_key: str
+    code: int | None
+    is_temporary: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class PageUndelivered:
+    """Twilio took the page, then reported it ``failed`` or ``undelivered`` (with ``code``)."""
 
     page_key: str
     code: int | None
@@ -109,6 +119,7 @@ Event = (
     | TimerFired
     | PageDelivered
     | PageFailed
+    | PageUndelivered
     | PageNoAnswer
     | Acknowledged
     | Declined

@@ -4,7 +4,11 @@ The state is an immutable value: the engine returns a new one for every event. E
 field the engine decides with is here, so a worker that restarts (or another worker)
 continues exactly where the last one stopped by loading the JSON.
 
-A page is one (round, analyst, channel) record. Its ``key`` names the current attempt,
+A round is the steps the escalation entered together: one step, or several when steps
+with a zero delay page the next step at the same time. ``pass_no``/``step`` name the
+round's last step, whose delay runs; ``round_from`` is where the round began.
+
+A page is one (pass, step, analyst, channel) record. Its ``key`` names the current attempt,
 for example ``0.1.alex.voice.2`` (pass 0, step 1, second attempt) or
 ``reminder.alex.sms.1``; the runner uses it as the idempotency key for sending and to
 route Twilio's status callbacks back to the page.
@@ -97,6 +101,7 @@ class EscalationState:
     pass_no: int = 0
     step: int = 0
     step_due_at: datetime | None = None
+    round_from: int = 0  # the ``position`` of the round's first step
     pages: tuple[Page, ...] = ()
     contacts: tuple[Recipient, ...] = ()
     sms_stopped: frozenset[str] = field(default_factory=frozenset)
@@ -134,6 +139,16 @@ class EscalationState:
         times.append(self.reminder_at)
         present = [moment for moment in times if moment is not None]
         return min(present) if present else None
+
+    def position(self, pass_no: int, step: int) -> int:
+        """Return a step's place in the escalation, counting pass by pass, step by step."""
+        return pass_no * len(self.policy.steps) + step
+
+    def in_round(self, page: Page) -> bool:
+        """Return True if the page pages for a step of the current round."""
+        at = self.position(page.pass_no, page.step)
+        last = self.position(self.pass_no, self.step)
+        return page.purpose == "page" and self.round_from <= at <= last
 
     def find_page(self, key: str) -> Page | None:
         """Return the page whose current attempt has this key."""
@@ -178,6 +193,7 @@ def state_to_dict(state: EscalationState) -> dict[str, Any]:
         "pass_no": state.pass_no,
         "step": state.step,
         "step_due_at": _time_out(state.step_due_at),
+        "round_from": state.round_from,
         "pages": [
             {
                 "purpose": page.purpose,
@@ -214,12 +230,17 @@ def state_from_dict(data: Mapping[str, Any]) -> EscalationState:
         if data.get("version") != STATE_VERSION:
             raise StateError(f"unsupported escalation state version {data.get('version')!r}")
         status = _choice(data["status"], STATUSES, "status")
+        policy = policy_from_dict(data["policy"])
+        pass_no, step = _int(data["pass_no"], "pass_no"), _int(data["step"], "step")
+        # A state stored before rounds were kept had one step per round.
+        round_from = data.get("round_from", pass_no * len(policy.steps) + step)
         return EscalationState(
-            policy=policy_from_dict(data["policy"]),
+            policy=policy,
             status=status,
-            pass_no=_int(data["pass_no"], "pass_no"),
-            step=_int(data["step"], "step"),
+            pass_no=pass_no,
+            step=step,
             step_due_at=_time_in(data["step_due_at"]),
+            round_from=_int(round_from, "round_from"),
             pages=tuple(_page_in(item) for item in data["pages"]),
             contacts=tuple(
                 Recipient(

@@ -1,8 +1,15 @@
 """The page bookkeeping of one engine transition: sending, retrying, cancelling, logging.
 
 ``Transition`` holds the evolving state and the actions of one call of
-``escalation.engine.next``; the engine subclasses it with the event handlers and the
-step logic. Nothing here decides *when* to escalate; it only keeps pages exactly-once.
+``escalation.engine.next``; ``escalation.rounds`` adds the step logic on top,
+``escalation.delivery`` what became of each page, and the engine the other events.
+Nothing here decides *when* to escalate; it only keeps pages exactly-once.
+
+Retries: a temporarily failed page is tried again after 1 s, 4 s, 15 s and 40 s (five
+tries in about a minute, so an API that is away for a minute is given up on), and never
+later than the round allows: each wait is capped so that every try left still fits
+before the step is due, so a short step gets its tries too. A retry the escalation makes
+pointless (an ack, the next step) is logged as superseded, never dropped silently.
 """
 
 from __future__ import annotations
@@ -11,13 +18,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from escalation.actions import Action, CancelPages, LogEvent, NotifyAdmins, SendPage
+from escalation.actions import Action, AdminKind, CancelPages, LogEvent, NotifyAdmins, SendPage
 from escalation.policy import CHANNELS, Channel, Step
 from escalation.state import EscalationState, Page, Purpose, Recipient, Roster
 
-MAX_ATTEMPTS = 3
-# Wait before attempt 2 and attempt 3 of a temporarily failed page.
-RETRY_BACKOFF = (timedelta(seconds=5), timedelta(seconds=15))
+# The longest wait before attempt 2, 3, 4 and 5 of a temporarily failed page.
+RETRY_BACKOFF = tuple(timedelta(seconds=s) for s in (1, 4, 15, 40))
+MAX_ATTEMPTS = len(RETRY_BACKOFF) + 1
 
 
 class Transition:
@@ -64,7 +71,11 @@ class Transition:
                 )
             usable = usable[:1]
         if not usable:
-            self.notify(f"{recipient.analyst} cannot be paged: no usable number", recipient.analyst)
+            self.notify(
+                "analyst_unreachable",
+                f"{recipient.analyst} cannot be paged: no usable number",
+                recipient.analyst,
+            )
             return False
         for channel in usable:
             to = self.number(recipient.analyst, channel) or ""
@@ -81,10 +92,20 @@ class Transition:
             SendPage(page.key, page.analyst, page.channel, page.to, page.attempt, page.purpose)
         )
 
+    def retry_at(self, page: Page) -> datetime:
+        """Return when to try a temporarily failed page again: soon, and within its round."""
+        wait = RETRY_BACKOFF[page.attempt - 1]
+        due = self.state.step_due_at
+        if page.purpose == "page" and due is not None:
+            # Spread the tries left over the time left, with room for the last to fail too.
+            tries_left = MAX_ATTEMPTS - page.attempt
+            wait = min(wait, max(due - self.now, timedelta(0)) / (tries_left + 1))
+        return self.now + wait
+
     def retry(self, page: Page) -> None:
         """Send the next attempt of a temporarily failed page, if its round still runs."""
         if not self.is_active(page):
-            self.update(page, status="cancelled", retry_at=None)
+            self.supersede(page, "its round is over")
             return
         attempt = self.update(page, attempt=page.attempt + 1, status="sending", retry_at=None)
         self.actions.append(
@@ -99,9 +120,11 @@ class Transition:
         )
         self.log("page_retried", f"attempt {attempt.attempt} of {MAX_ATTEMPTS}: {attempt.key}")
 
-    def stop_pages(self, purposes: tuple[Purpose, ...], except_analyst: str | None) -> None:
+    def stop_pages(
+        self, purposes: tuple[Purpose, ...], except_analyst: str | None, why: str
+    ) -> None:
         """Cancel pending retries and ask the runner to hang up calls still ringing."""
-        self.cancel_retries(lambda page: page.purpose in purposes)
+        self.cancel_retries(lambda page: page.purpose in purposes, why)
         # A text already handed to Twilio cannot be called back; a ringing call can.
         ringing = tuple(
             page.key
@@ -114,35 +137,29 @@ class Transition:
         if ringing:
             self.actions.append(CancelPages(ringing))
 
-    def cancel_retries(self, matches: Callable[[Page], bool]) -> None:
-        """Drop scheduled retries of the pages ``matches`` selects."""
-        self.state = replace(
-            self.state,
-            pages=tuple(
-                replace(p, status="cancelled", retry_at=None)
-                if p.status == "retry_wait" and matches(p)
-                else p
-                for p in self.state.pages
-            ),
+    def cancel_retries(self, matches: Callable[[Page], bool], why: str) -> None:
+        """Drop the scheduled retries of the pages ``matches`` selects, logging each."""
+        for page in self.state.pages:
+            if page.status == "retry_wait" and matches(page):
+                self.supersede(page, why)
+
+    def supersede(self, page: Page, why: str) -> None:
+        """Give up a page's next attempt because the escalation no longer needs it."""
+        self.update(page, status="cancelled", retry_at=None)
+        self.log(
+            "retry_superseded",
+            f"page {page.key}: attempt {page.attempt + 1} not sent, {why}",
         )
 
     def is_active(self, page: Page) -> bool:
         """Return True if the page's round is still running (so retries make sense)."""
         if page.purpose == "page":
-            return self.state.status == "paging" and (page.pass_no, page.step) == (
-                self.state.pass_no,
-                self.state.step,
-            )
+            return self.state.status == "paging" and self.state.in_round(page)
         return self.state.status == "acknowledged"
 
     def current_round(self) -> list[Page]:
-        """Return the pages of the current pass and step."""
-        state = self.state
-        return [
-            p
-            for p in state.pages
-            if p.purpose == "page" and (p.pass_no, p.step) == (state.pass_no, state.step)
-        ]
+        """Return the pages of the current round."""
+        return [page for page in self.state.pages if self.state.in_round(page)]
 
     def may_act(self, analyst: str, via: str, what: str) -> bool:
         """Return True if the analyst may ack/decline/call back; log a refusal otherwise."""
@@ -173,7 +190,9 @@ class Transition:
         if analyst in self.state.sms_stopped:
             return
         self.state = replace(self.state, sms_stopped=self.state.sms_stopped | {analyst})
-        self.notify(f"{analyst} has opted out of SMS (STOP) and cannot be texted", analyst)
+        self.notify(
+            "sms_opted_out", f"{analyst} has opted out of SMS (STOP) and cannot be texted", analyst
+        )
 
     def page_for(self, key: str) -> Page | None:
         """Return the page with this key, logging unknown (stale or foreign) keys."""
@@ -191,12 +210,17 @@ class Transition:
         return new
 
     def round_label(self) -> str:
-        """Return e.g. ``step 2 of pass 1`` for the log."""
-        return f"step {self.state.step + 1} of pass {self.state.pass_no + 1}"
+        """Return e.g. ``step 2 of pass 1`` (or ``steps 1-2 of pass 1``) for the log."""
+        state = self.state
+        first = state.round_from - state.pass_no * len(state.policy.steps)
+        steps = f"step {state.step + 1}"
+        if 0 <= first < state.step:
+            steps = f"steps {first + 1}-{state.step + 1}"
+        return f"{steps} of pass {state.pass_no + 1}"
 
-    def notify(self, reason: str, analyst: str | None = None) -> None:
+    def notify(self, kind: AdminKind, reason: str, analyst: str | None = None) -> None:
         """Tell the admins, and log that we did."""
-        self.actions.append(NotifyAdmins(reason=reason, analyst=analyst))
+        self.actions.append(NotifyAdmins(reason=reason, analyst=analyst, kind=kind))
         self.log("admins_notified", reason)
 
     def log(self, kind: str, detail: str) -> None:

@@ -26,6 +26,7 @@ from escalation.events import (
     PageDelivered,
     PageFailed,
     PageNoAnswer,
+    PageUndelivered,
     Resolved,
     TimerFired,
 )
@@ -235,50 +236,60 @@ SCENARIOS: dict[str, Scenario] = {
         (OPEN, (5, PageDelivered("0.0.alex.sms.1")), (40, PageNoAnswer("0.0.alex.voice.1"))),
         "paging", A1, 300, logs=("page_delivered", "page_no_answer"),
     ),
-    "voice-only step answered by a machine: not a delivery, escalate at once": Scenario(
+    "voice-only step answered by a machine: not a delivery, texted at once, the step waits":
+    Scenario(
         (OPEN, (40, PageNoAnswer("0.0.alex.voice.1", "machine"))),
-        "paging", ("0.0.alex.voice.1", "0.1.brit.voice.1"), 340,
-        logs=("page_no_answer", "step_dead"), policy=_policy(VOICE, VOICE, VOICE),
+        "paging", ("0.0.alex.voice.1", "0.0.alex.sms.1"), 300,
+        logs=("page_no_answer", "fallback"), policy=_policy(VOICE, VOICE, VOICE),
     ),
-    "voice-only step busy: escalate at once": Scenario(
+    "voice-only step busy: texted at once, the step waits": Scenario(
         (OPEN, (20, PageNoAnswer("0.0.alex.voice.1", "busy"))),
-        "paging", ("0.0.alex.voice.1", "0.1.brit.voice.1"), 320,
+        "paging", ("0.0.alex.voice.1", "0.0.alex.sms.1"), 300,
         policy=_policy(VOICE, VOICE, VOICE),
+    ),
+    "voice-only step busy, and the text fails too: escalate at once": Scenario(
+        (OPEN, (20, PageNoAnswer("0.0.alex.voice.1", "busy")),
+         (21, PageUndelivered("0.0.alex.sms.1", 30005, False))),
+        "paging", ("0.0.alex.voice.1", "0.0.alex.sms.1", "0.1.brit.voice.1"), 321,
+        logs=("step_dead",), admins=1, policy=_policy(VOICE, VOICE, VOICE),
     ),
     "voice-only step answered by a human: delivered, the step waits": Scenario(
         (OPEN, (20, PageDelivered("0.0.alex.voice.1"))),
         "paging", ("0.0.alex.voice.1",), 300, policy=_policy(VOICE, VOICE, VOICE),
     ),
-    "temporary failures retry after 5 s and 15 s, then fall back to voice": Scenario(
+    "temporary failures retry after 1, 4, 15 and 40 s, then fall back to voice": Scenario(
         (OPEN,
-         (1, PageFailed("0.0.alex.sms.1", 20429, True)), at(6),
-         (7, PageFailed("0.0.alex.sms.2", None, True)), at(22),
-         (23, PageFailed("0.0.alex.sms.3", 30008, True))),
+         (1, PageFailed("0.0.alex.sms.1", 20429, True)), at(2),
+         (3, PageFailed("0.0.alex.sms.2", None, True)), at(7),
+         (8, PageFailed("0.0.alex.sms.3", 20503, True)), at(23),
+         (24, PageFailed("0.0.alex.sms.4", None, True)), at(64),
+         (65, PageFailed("0.0.alex.sms.5", None, True))),
         "paging",
-        ("0.0.alex.sms.1", "0.0.alex.sms.2", "0.0.alex.sms.3", "0.0.alex.voice.1"),
+        tuple(f"0.0.alex.sms.{n}" for n in range(1, 6)) + ("0.0.alex.voice.1",),
         300,
         logs=("page_retry", "page_retried", "page_failed", "fallback"),
+        admins=1,  # the SMS page is given up
         policy=_policy(SMS, SMS, VOICE),
     ),
-    "a permanent SMS failure falls back to voice at once": Scenario(
+    "a permanent SMS failure falls back to voice at once, admins told": Scenario(
         (OPEN, (1, PageFailed("0.0.alex.sms.1", 21211, False))),
-        "paging", ("0.0.alex.sms.1", "0.0.alex.voice.1"), 300, logs=("fallback",),
+        "paging", ("0.0.alex.sms.1", "0.0.alex.voice.1"), 300, logs=("fallback",), admins=1,
         policy=_policy(SMS, SMS, VOICE),
     ),
-    "a permanent voice failure falls back to SMS": Scenario(
+    "a permanent voice failure falls back to SMS, admins told": Scenario(
         (OPEN, (1, PageFailed("0.0.alex.voice.1", 13224, False))),
-        "paging", ("0.0.alex.voice.1", "0.0.alex.sms.1"), 300, logs=("fallback",),
+        "paging", ("0.0.alex.voice.1", "0.0.alex.sms.1"), 300, logs=("fallback",), admins=1,
         policy=_policy(VOICE, VOICE, VOICE),
     ),
-    "every channel failed: admins told, escalate at once": Scenario(
+    "every channel failed: admins told of each page and the step, escalate at once": Scenario(
         (OPEN, (1, PageFailed("0.0.alex.sms.1", 21211, False)),
          (2, PageFailed("0.0.alex.voice.1", 13224, False))),
-        "paging", A1 + B1, 302, logs=("step_dead",), admins=1,
+        "paging", A1 + B1, 302, logs=("step_dead",), admins=3,
     ),
     "sms failed and voice busy: nobody can be reached, escalate at once": Scenario(
         (OPEN, (1, PageFailed("0.0.alex.sms.1", 30006, False)),
          (30, PageNoAnswer("0.0.alex.voice.1", "busy"))),
-        "paging", A1 + B1, 330,
+        "paging", A1 + B1, 330, admins=1,  # the SMS; the call went out, unanswered
     ),
     "STOP from the analyst: SMS fails, voice carries on, admins told": Scenario(
         (OPEN, (10, OptedOut("alex"))), "paging", A1, 300, admins=1,
@@ -351,9 +362,14 @@ SCENARIOS: dict[str, Scenario] = {
          (7, PageFailed("0.0.alex.sms.1", 21211, False))),
         "paging", A1 + ("0.0.alex.sms.2",), 300,
     ),
-    "retries of a step stop when the step times out": Scenario(
+    "a retry due when the step times out still goes, then the next step": Scenario(
         (OPEN, (295, PageFailed("0.0.alex.sms.1", None, True)), at(300), at(310)),
-        "paging", A1 + B1, 600,
+        "paging", A1 + ("0.0.alex.sms.2",) + B1, 600, logs=("page_retried", "step_timed_out"),
+    ),
+    "a retry the next step supersedes is logged, not sent": Scenario(
+        (OPEN, (1, PageFailed("0.0.alex.sms.1", None, True)), (1, Declined("alex", "voice")),
+         at(2)),
+        "paging", A1 + B1, 301, logs=("retry_superseded",),
     ),
 }  # fmt: skip
 

@@ -81,14 +81,20 @@ def test_ack_cancels_pages_still_ringing_for_others_and_the_timer() -> None:
     assert played.state.acknowledged_at == T0 + timedelta(seconds=30)
 
 
-def test_ack_cancels_a_pending_retry() -> None:
+def test_ack_cancels_a_pending_retry_and_says_so() -> None:
     played = play([OPEN, (1, PageFailed("0.0.alex.sms.1", None, True))])
-    assert played.wake() == 6
+    assert played.wake() == 2
     played.state, actions = next(
-        played.state, Acknowledged("alex", "voice"), T0 + timedelta(seconds=3), ROSTER
+        played.state, Acknowledged("alex", "voice"), T0 + timedelta(seconds=1.5), ROSTER
     )
     page = played.state.find_page("0.0.alex.sms.1")
     assert page is not None and page.status == "cancelled"
+    assert (
+        LogEvent(
+            "retry_superseded", "page 0.0.alex.sms.1: attempt 2 not sent, acknowledged by alex"
+        )
+        in actions
+    )
     assert actions[-1] == ScheduleTimer(T0 + timedelta(minutes=20))
 
 
@@ -119,10 +125,10 @@ def test_every_duplicate_event_is_idempotent(event: Event) -> None:
 
 def test_retry_actions_and_backoff() -> None:
     played = play([OPEN, (1, PageFailed("0.0.alex.sms.1", 500, True))])
-    assert played.last[-1] == ScheduleTimer(T0 + timedelta(seconds=6))
+    assert played.last[-1] == ScheduleTimer(T0 + timedelta(seconds=2))
     page = played.state.find_page("0.0.alex.sms.1")
     assert page is not None and page.status == "retry_wait"
-    played.state, actions = next(played.state, TimerFired(), T0 + timedelta(seconds=6), ROSTER)
+    played.state, actions = next(played.state, TimerFired(), T0 + timedelta(seconds=2), ROSTER)
     assert SendPage("0.0.alex.sms.2", "alex", "sms", "+15035550101", 2, "page") in actions
     assert actions[-1] == ScheduleTimer(T0 + timedelta(minutes=5))
 

@@ -10,7 +10,7 @@ from hypothesis import event as event_note
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from escalation.actions import CancelTimer, LogEvent, ScheduleTimer, SendPage
+from escalation.actions import CancelTimer, LogEvent, NotifyAdmins, ScheduleTimer, SendPage
 from escalation.engine import next
 from escalation.events import (
     Acknowledged,
@@ -23,6 +23,7 @@ from escalation.events import (
     PageDelivered,
     PageFailed,
     PageNoAnswer,
+    PageUndelivered,
     Resolved,
     TimerFired,
     Via,
@@ -121,6 +122,23 @@ def test_random_event_sequences_keep_every_promise(
                 if action.purpose == "page":
                     assert state.status in ("paging", "exhausted")
 
+        # No retry is dropped silently, and no page is given up without telling the admins.
+        logs = [a.detail for a in actions if isinstance(a, LogEvent)]
+        told = " | ".join(a.reason for a in actions if isinstance(a, NotifyAdmins))
+        for page in before.pages:
+            after = state.find_page(page.key)
+            if page.status == "retry_wait" and after is not None and after.status == "cancelled":
+                assert any(d.startswith(f"page {page.key}: attempt") for d in logs), logs
+            if page.status == "sending" and after is not None and after.status == "failed":
+                assert page.key in told or page.analyst in state.sms_stopped, (page, told)
+
+        # A retry of a running step is due before the step is (or at once, when it is late).
+        if state.status == "paging" and state.step_due_at is not None:
+            for page in state.pages:
+                if page.status == "retry_wait" and state.in_round(page):
+                    assert page.retry_at is not None
+                    assert page.retry_at <= max(state.step_due_at, now)
+
         # The state survives the database.
         assert state_from_dict(json.loads(json.dumps(state_to_dict(state)))) == state
 
@@ -149,6 +167,7 @@ KINDS = st.sampled_from(
     ["timer"] * 4
     + ["delivered"] * 2
     + ["failed"] * 3
+    + ["undelivered"] * 2
     + ["no_answer"] * 2
     + ["ack"] * 2
     + ["decline", "callback", "stop", "open", "resolve"]
@@ -158,13 +177,15 @@ KINDS = st.sampled_from(
 def _draw_event(data: st.DataObject, keys: list[str], paged: list[str]) -> Event:
     """Draw any event; page events are mostly about keys that were really sent."""
     kind = data.draw(KINDS)
-    if kind in ("delivered", "failed", "no_answer"):
+    if kind in ("delivered", "failed", "undelivered", "no_answer"):
         index = data.draw(st.integers(min_value=0, max_value=len(keys)))
         key = keys[index] if index < len(keys) else "0.0.nobody.voice.9"  # stale or foreign
         if kind == "delivered":
             return PageDelivered(key)
         if kind == "failed":
             return PageFailed(key, data.draw(CODES), data.draw(st.booleans()))
+        if kind == "undelivered":
+            return PageUndelivered(key, data.draw(CODES), data.draw(st.booleans()))
         return PageNoAnswer(key, data.draw(NO_ANSWER))
     if kind in ("ack", "decline", "callback"):
         who, via = data.draw(st.sampled_from([*paged, STRANGER])), data.draw(VIA)

@@ -185,9 +185,9 @@ def test_undelivered_sms_is_retried_then_falls_back(
     failed = {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30003"}
     assert status(client, SMS, **failed) == 204
     assert pages(paged)[SMS].error_code == 30003
-    assert incident(paged).next_due_at == clock.now() + timedelta(seconds=5)
+    assert incident(paged).next_due_at == clock.now() + timedelta(seconds=1)
     quiet(paged)
-    clock.advance(timedelta(seconds=5))
+    clock.advance(timedelta(seconds=1))
     run_due(paging_for(paged))
     assert len(sent(twilio_api, "sms", SAM)) == 2
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from escalation.dispatch import Paging
 from escalation.due import next_wake, run_due
+from voiceline import alarms
 from voiceline.extensions import Services
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ _DUE_JOB = "escalation-due"
 
 def worker_paging(services: Services) -> Paging:
     """Return a Paging for the worker: the same services as the web app, no Flask app."""
+    alarms.install(services)  # the caller-ID fallback and alarm email, as in the web app
     return Paging(
         database=services.database,
         telephony=services.telephony,

@@ -39,6 +39,7 @@ class Settings:
     spool_dir: str = "instance/spool"
     smtp_url: str | None = field(default=None, repr=False)
     report_from: str | None = None
+    alarm_email: tuple[str, ...] = ()
     testing: bool = False
     extra: Mapping[str, object] = field(default_factory=dict)
 
@@ -84,6 +85,17 @@ def _check_number(name: str, value: str) -> str:
     if not phonenumbers.is_valid_number(parsed):
         raise ConfigError(f"{name} is not a valid phone number: {value!r}")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _alarm_addresses(value: str | None) -> tuple[str, ...]:
+    """Return the comma-separated addresses alarms are emailed to, each checked."""
+    from voiceline.sla.report_mail import MailError, check_address
+
+    addresses = [part.strip() for part in (value or "").split(",") if part.strip()]
+    try:
+        return tuple(check_address(address) for address in addresses)
+    except MailError as exc:
+        raise ConfigError(f"VOICELINE_ALARM_EMAIL: {exc}") from exc
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -132,6 +144,11 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         from_number = _check_number("TWILIO_FROM_NUMBER", from_number)
 
     smtp_url, report_from = get("SMTP_URL"), get("VOICELINE_REPORT_FROM")
+    alarm_email = _alarm_addresses(get("VOICELINE_ALARM_EMAIL"))
+    if alarm_email and not smtp_url:
+        raise ConfigError(
+            "VOICELINE_ALARM_EMAIL is set without SMTP_URL to send the alarms through"
+        )
     if smtp_url or report_from:
         from voiceline.sla.report_mail import MailError, smtp_settings
 
@@ -153,5 +170,6 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         spool_dir=get("VOICELINE_SPOOL_DIR") or "instance/spool",
         smtp_url=smtp_url,
         report_from=report_from,
+        alarm_email=alarm_email,
         testing=testing,
     )

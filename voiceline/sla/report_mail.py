@@ -106,6 +106,13 @@ def send_report(
         raise MailError("no recipients")
     recipients = [check_address(r) for r in recipients]
     message = build_message(report, settings.sender, recipients)
+    send_message(message, settings, timeout, what="the report")
+
+
+def send_message(
+    message: EmailMessage, settings: SmtpSettings, timeout: float = 15.0, what: str = "mail"
+) -> None:
+    """Send a built message (its To header names the recipients) through ``settings``."""
     try:
         smtp: smtplib.SMTP
         if settings.mode == "ssl":
@@ -122,7 +129,7 @@ def send_report(
             refused = smtp.send_message(message)
     except (smtplib.SMTPException, OSError) as exc:
         raise MailError(
-            f"could not send the report via {settings.host}:{settings.port}: {exc}"
+            f"could not send {what} via {settings.host}:{settings.port}: {exc}"
         ) from exc
     if refused:
         raise MailError(f"the server refused some recipients: {sorted(refused)}")

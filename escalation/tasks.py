@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from escalation.alarm_points import check_twilio
 from escalation.dispatch import Paging
 from escalation.due import next_wake, run_due
 from voiceline import alarms
@@ -27,6 +28,7 @@ from voiceline.extensions import Services
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
+TWILIO_CHECK_SECONDS = 10.0
 _DUE_JOB = "escalation-due"
 
 
@@ -83,4 +85,16 @@ def worker_tasks(
 ) -> list[tuple[str, float, Callable[[], None]]]:
     """Return the escalation's periodic task as (name, seconds, run)."""
     paging = worker_paging(services)  # built now: overdue work after a restart is not kept waiting
-    return [("escalation", TICK_SECONDS, lambda: tick(paging, scheduler))]
+    return [
+        ("escalation", TICK_SECONDS, lambda: tick(paging, scheduler)),
+        ("twilio-alarm", TWILIO_CHECK_SECONDS, lambda: check_twilio_now(paging)),
+    ]
+
+
+def check_twilio_now(paging: Paging) -> None:
+    """Raise (or end) the alarm that Twilio has accepted no page for a minute."""
+    try:
+        with paging.database.session() as session:
+            check_twilio(session, paging.clock.now())
+    except Exception:
+        log.exception("the Twilio alarm check failed; the next run retries")

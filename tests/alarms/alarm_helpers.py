@@ -10,7 +10,7 @@ import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -120,7 +120,7 @@ class Mailbox:
     def messages(self) -> list[tuple[list[str], Message]]:
         """Return (recipients, parsed message) of everything received."""
         return [
-            (list(e.rcpt_tos), message_from_bytes(e.original_content or e.content))
+            (list(e.rcpt_tos), message_from_bytes(e.original_content, policy=policy.default))
             for e in self.handler.envelopes
         ]
 

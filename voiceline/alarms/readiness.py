@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from oncall.models import Analyst
@@ -77,7 +77,7 @@ def startup_problem(settings: Settings, database: Database) -> str | None:
         with database.session() as session:
             problem = caller_id_problem(settings, session)
             loaded = has_directory(session)
-    except SQLAlchemyError as exc:
+    except DBAPIError as exc:
         # Unreachable or not migrated yet: the line still answers (and spools), and
         # /healthz keeps saying what is wrong; refusing here would drop calls.
         log.warning("could not check the caller ID at start (%s); /healthz will", exc)

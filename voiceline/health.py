@@ -5,8 +5,9 @@
 - 200 ``{"status": "ok", "database": "ok"}`` when the database answers and paging can
   reach people;
 - 200 ``{"status": "degraded", "database": "ok", "reasons": [...]}`` while an alarm is
-  unresolved or pages have no caller ID: still 200, so load balancers keep sending
-  calls (the line works), while a monitor matching ``"degraded"`` wakes someone;
+  unresolved, pages have no caller ID, or there is no Twilio account (pages only go to
+  the log): still 200, so load balancers keep sending calls (the line works), while a
+  monitor matching ``"degraded"`` wakes someone;
 - 503 ``{"status": "degraded", "database": "unreachable"}`` when the database does not
   answer.
 """
@@ -31,7 +32,7 @@ def healthz() -> ResponseReturnValue:
         return jsonify(status="degraded", database="unreachable"), 503
     try:
         with services.database.session() as session:
-            reasons = health_reasons(session, services.settings)
+            reasons = health_reasons(session, services)
     except SQLAlchemyError as exc:
         reason = f"database: cannot read the alarms ({type(exc).__name__}); is it migrated?"
         return jsonify(status="degraded", database="error", reasons=[reason]), 503

@@ -128,6 +128,7 @@ def test_no_policy_at_all_raises_nobody_paged(app: Flask, client: FlaskClient) -
     [alarm] = alarms(app)
     assert alarm.kind == "nobody_paged"
     assert alarm.message == "incident 1: no escalation policy applies: nobody was paged"
+    assert health(client)["reasons"] == [f"nobody_paged: {alarm.message}"]
 
 
 def test_a_policy_run_out_raises_the_engines_alarm(
@@ -222,3 +223,17 @@ def test_twilio_unreachable_for_a_minute_raises_an_alarm_that_ends_when_pages_go
             settle(app)
     finally:
         settle(app)
+
+
+def test_without_twilio_credentials_health_says_nobody_is_paged(
+    database_url: str, clock: ManualClock, tmp_path: Path
+) -> None:
+    env = readme_env(database_url, "https://api.twilio.com", tmp_path)
+    del env["TWILIO_ACCOUNT_SID"], env["TWILIO_AUTH_TOKEN"]
+    app = make_app(env, clock)
+    body = health(app.test_client())
+    assert body["status"] == "degraded"
+    assert body["reasons"] == [
+        "no_twilio: no Twilio credentials (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN): pages "
+        "are only written to the log and nobody is paged"
+    ]

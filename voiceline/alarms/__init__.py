@@ -24,14 +24,13 @@ import logging
 from sqlalchemy.orm import Session
 
 from voiceline.alarms.mail import AlarmMailer, install_mailer, mailer_for
-from voiceline.alarms.readiness import caller_id_lookup, caller_id_problem
+from voiceline.alarms.readiness import NO_PROVIDER, caller_id_lookup, caller_id_problem
 from voiceline.alarms.service import (
     open_alarms,
     raise_alarm,
     resolve_incident_alarms,
     resolve_twilio_alarms,
 )
-from voiceline.config import Settings
 from voiceline.extensions import Services
 from voiceline.sla.report_mail import smtp_settings
 from voiceline.telephony import TwilioTelephony
@@ -67,10 +66,12 @@ def install(services: Services) -> AlarmMailer | None:
     return install_mailer(services.database.sessions, mailer)
 
 
-def health_reasons(session: Session, settings: Settings) -> list[str]:
-    """Return why paging is degraded now: a live check, then each unresolved alarm."""
+def health_reasons(session: Session, services: Services) -> list[str]:
+    """Return why paging is degraded now: live checks, then each unresolved alarm."""
     reasons: list[str] = []
-    problem = caller_id_problem(settings, session)
+    if services.telephony.name == "console":
+        reasons.append(f"no_twilio: {NO_PROVIDER}")
+    problem = caller_id_problem(services.settings, session)
     if problem:
         reasons.append(f"no_caller_id: {problem}")
     alarms = open_alarms(session, limit=REASONS_LISTED + 1)

@@ -29,6 +29,10 @@ from voiceline.telephony import CallerIdLookup
 
 log = logging.getLogger(__name__)
 
+NO_PROVIDER = (
+    "no Twilio credentials (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN): pages are only "
+    "written to the log and nobody is paged"
+)
 NO_CALLER_ID = (
     "pages have no caller ID: TWILIO_FROM_NUMBER is unset and the directory has no "
     "service.emergency_number; set one of them"

@@ -9,21 +9,24 @@ no test switch.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from escalation.tasks import worker_tasks
 from escalation.wiring import settle
 from simulator.rest import FakeTwilioApi
 from tests.conftest import PUBLIC_URL, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_SECRET_KEY
-from tests.escalation_helpers import SAM, emergency, load_example, load_text, wait_sent
+from tests.escalation_helpers import SAM, emergency, load_example, wait_sent
 from voiceline import extensions
 from voiceline.app import create_app
 from voiceline.clock import ManualClock
 from voiceline.config import load_settings
 from voiceline.customers.models import ServiceSetting
+from voiceline.extensions import build_services
 
 EMERGENCY_NUMBER = "+15035550100"  # examples/directory.yaml's service.emergency_number
 
@@ -87,4 +90,17 @@ def test_twilio_from_number_wins_over_the_directory(
         settle(app)
 
 
-_ = load_text  # kept for directory variants below
+def test_the_worker_pages_from_the_emergency_number_too(readme_app, twilio_api, clock) -> None:
+    load_example(readme_app)
+    twilio_api.fail_next("sms", to=SAM, status=500, code=20500)  # retried by the worker
+    emergency(readme_app.test_client(), readme_app)
+    # The worker builds its own services from the same settings, as ``run_worker`` does.
+    services = build_services(extensions.services(readme_app).settings, clock=clock)
+    try:
+        [(_name, _seconds, tick), *_others] = worker_tasks(services, None)
+        clock.advance(timedelta(seconds=5))
+        tick()
+        [sms] = wait_sent(twilio_api, "sms", SAM)
+        assert sms.get("From") == EMERGENCY_NUMBER
+    finally:
+        services.database.dispose()

@@ -123,12 +123,10 @@ class TwilioTelephony:
         self.caller_id_lookup = lookup
 
     def caller_id(self, kind: str = "sms") -> str:
-        """Return the number a text or call goes out from, asked afresh at every send.
-
-        TWILIO_FROM_NUMBER wins; otherwise the directory's emergency number, which may
-        change while the process runs. Without either, the send is refused with the code
-        Twilio itself answers a request without 'From' (permanent: no retry helps).
-        """
+        """Return the number a text or call goes out from, asked afresh at every send."""
+        # TWILIO_FROM_NUMBER wins; otherwise the directory's emergency number, which may
+        # change while the process runs. Without either, refuse with the code Twilio
+        # itself answers a request without 'From': permanent, since no retry can help.
         if self.from_number:
             return self.from_number
         if self.caller_id_lookup is not None:

@@ -12,8 +12,8 @@ every step of every pass found nobody       ``nobody_paged``; the incident
 the engine tells the admins (exhausted,     ``escalation``; the incident and analyst
 analyst unreachable on every channel, no    (runner's ``notify_admins``)
 usable number, STOP, no tier to warn)
-a page failed for good: a permanent error   ``page_failed``; the incident and analyst
-for the number, or its retries spent
+a page failed for good: a permanent error   ``page_failed``; the incident (and the
+for the number, or its retries spent        analyst, when the number is wrong)
 Twilio refuses our account or sender        ``twilio_refused``; Twilio, not an incident
 no caller ID (Twilio codes 21603/21213)     ``no_caller_id``; Twilio, not an incident
 no page accepted for a minute while         ``twilio_unreachable``; Twilio (worker's
@@ -131,12 +131,11 @@ def page_failed(
 
 
 def check_twilio(session: Session, now: datetime) -> None:
-    """Alarm when no page has gone out for a minute while attempts keep failing; end it after.
-
-    Unreachable means: since the last page Twilio accepted, at least two attempts failed
-    with a temporary error (a timeout, a refused connection, a 5xx, an in-doubt send),
-    the first a minute ago or more and the latest in the last ten minutes.
-    """
+    """Alarm when no page has gone out for a minute while attempts keep failing; end it after."""
+    # Unreachable: since the last page Twilio accepted, two or more attempts failed with
+    # a temporary error (a timeout, a refused connection, a 5xx, an in-doubt send), the
+    # first a minute ago or more and the latest in the last ten minutes (a lone old
+    # failure says nothing about Twilio now).
     last_ok = session.scalar(
         select(func.max(Page.updated_at)).where(Page.provider_sid.is_not(None))
     )

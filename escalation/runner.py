@@ -10,7 +10,9 @@ Everything here runs inside the caller's transaction, with the incident row lock
   ``next_due_at = state.wake_at`` (the database timer the worker wakes on), mirrors the
   result on the incident (status, acknowledgement, callback), and performs the database
   half of every action: ``LogEvent`` becomes a line in the incident's event log,
-  ``NotifyAdmins`` an ``AdminNotice``, ``SendPage`` a ``Page`` row in status ``queued``.
+  ``NotifyAdmins`` an alarm (``voiceline.alarms``: an admin notice, emailed after the
+  commit), ``SendPage`` a ``Page`` row in status ``queued``; then every way the
+  transition gave up raises an alarm too (``escalation.alarm_points``).
 
 A queued page is the durable promise to send it, committed with the decision that made
 it. ``Page.sent_at`` is when the page goes (or went): now, or later when the
@@ -26,10 +28,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from escalation import engine
+from escalation import alarm_points, engine
 from escalation.actions import CancelPages, LogEvent, NotifyAdmins, SendPage
 from escalation.errors import EscalationError
 from escalation.events import (
@@ -54,7 +56,7 @@ from escalation.state import (
 from escalation.texts import Subject
 from escalation.throttle import SMS_LIMITS, VOICE_LIMITS, decide
 from oncall.models import Analyst
-from voiceline.admin.models import AdminNotice
+from voiceline.alarms import raise_alarm
 from voiceline.customers.services import service_settings
 from voiceline.incidents.models import Incident, Recording
 from voiceline.line.incidents import log_event
@@ -187,13 +189,16 @@ def _apply(
                     log_event(session, incident, "roster_problem", now, detail=roster.problems)
             case SendPage():
                 queue_page(session, incident, action, now)
-            case NotifyAdmins(reason=reason, analyst=analyst):
-                notify_admins(session, incident, reason, analyst, now)
+            case NotifyAdmins(kind="page_failed"):
+                pass  # alarm_points raises it, knowing whose fault it was (below)
+            case NotifyAdmins(reason=reason, analyst=analyst, kind=kind):
+                notify_admins(session, incident, reason, analyst, now, kind)
             case CancelPages(page_keys=keys):
                 outcome.hang_up += _ringing_sids(session, incident, keys, now)
             case _:
                 pass  # ScheduleTimer/CancelTimer: next_due_at above is the timer
     _mirror(session, incident, state, new, event, now)
+    alarm_points.after_transition(session, incident, state, new, event, now)
     return outcome
 
 
@@ -231,37 +236,26 @@ def queue_page(session: Session, incident: Incident, action: SendPage, now: date
 
 
 def notify_admins(
-    session: Session, incident: Incident | None, reason: str, analyst: str | None, now: datetime
+    session: Session,
+    incident: Incident | None,
+    reason: str,
+    analyst: str | None,
+    now: datetime,
+    kind: str = "escalation",
 ) -> None:
-    """Leave a notice for the admins, once per incident and reason."""
+    """Raise an alarm for the admins, once per incident and reason while unresolved."""
     incident_id = incident.id if incident is not None else None
-    exists = session.scalar(
-        select(func.count(AdminNotice.id)).where(
-            AdminNotice.incident_id == incident_id,
-            AdminNotice.message == reason[:500],
-            AdminNotice.resolved_at.is_(None),
-        )
-    )
-    if exists:
-        return
+    if incident_id is not None and not reason.startswith(f"incident {incident_id}:"):
+        reason = f"incident {incident_id}: {reason}"
     analyst_id = session.scalar(select(Analyst.id).filter_by(code=analyst)) if analyst else None
-    session.add(
-        AdminNotice(
-            at=now,
-            incident_id=incident_id,
-            analyst_id=analyst_id,
-            kind="escalation",
-            message=reason[:500],
-        )
-    )
-    log.warning("admin notice (incident %s): %s", incident_id, reason)
+    raise_alarm(session, kind, reason, incident_id, analyst_id, now=now)
 
 
 def _give_up(session: Session, incident: Incident, now: datetime, reason: str) -> None:
-    """Stop the timer, log why nobody can be paged, and tell the admins."""
+    """Stop the timer, log why nobody can be paged, and raise the alarm."""
     incident.next_due_at = None
     log_event(session, incident, "paging_failed", now, detail=reason)
-    notify_admins(session, incident, f"incident {incident.id}: {reason}", None, now)
+    raise_alarm(session, "nobody_paged", f"incident {incident.id}: {reason}", incident.id, now=now)
 
 
 def _ringing_sids(

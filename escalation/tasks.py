@@ -20,19 +20,23 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from escalation.alarm_points import check_twilio
 from escalation.dispatch import Paging
 from escalation.due import next_wake, run_due
 from escalation.sweep import SWEEP_SECONDS, sweep_unpaged
+from voiceline import alarms
 from voiceline.extensions import Services
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
+TWILIO_CHECK_SECONDS = 10.0
 _DUE_JOB = "escalation-due"
 
 
 def worker_paging(services: Services) -> Paging:
     """Return a Paging for the worker: the same services as the web app, no Flask app."""
+    alarms.install(services)  # the caller-ID fallback and alarm email, as in the web app
     return Paging(
         database=services.database,
         telephony=services.telephony,
@@ -95,4 +99,14 @@ def worker_tasks(
     return [
         ("escalation", TICK_SECONDS, lambda: tick(paging, scheduler)),
         ("unpaged-sweep", SWEEP_SECONDS, lambda: sweep(paging)),
+        ("twilio-alarm", TWILIO_CHECK_SECONDS, lambda: check_twilio_now(paging)),
     ]
+
+
+def check_twilio_now(paging: Paging) -> None:
+    """Raise (or end) the alarm that Twilio has accepted no page for a minute."""
+    try:
+        with paging.database.session() as session:
+            check_twilio(session, paging.clock.now())
+    except Exception:
+        log.exception("the Twilio alarm check failed; the next run retries")

@@ -19,7 +19,7 @@ from escalation.dispatch import Paging, begin, handle
 from escalation.events import CallbackLogged
 from escalation.state import state_from_dict
 from escalation.voice_pages import VoiceSetup
-from voiceline import extensions
+from voiceline import alarms, extensions
 from voiceline.incidents.handover import register_callback_listener, register_pager
 from voiceline.incidents.models import Incident
 from voiceline.line.media import recording_url
@@ -29,6 +29,7 @@ EXTENSION = "escalation.paging"
 
 def install(app: Flask) -> None:
     """Give the app its Paging and page every handed-over emergency at once."""
+    alarms.install(extensions.services(app))  # the caller-ID fallback and alarm email
     paging = Paging(
         database=extensions.database(app),
         telephony=extensions.telephony(app),

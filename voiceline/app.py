@@ -14,7 +14,7 @@ from voiceline import (
     web_security,
 )
 from voiceline.clock import Clock
-from voiceline.config import Settings, load_settings
+from voiceline.config import ConfigError, Settings, load_settings
 from voiceline.telephony import Telephony
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,13 @@ def create_app(
         MAX_CONTENT_LENGTH=1 * 1024 * 1024,
     )
     services = extensions.build_services(settings, clock=clock, telephony=telephony)
+    from voiceline.alarms.readiness import refuse_if_paging_impossible
+
+    try:
+        refuse_if_paging_impossible(settings, services.database)  # no page could ever go out
+    except ConfigError:
+        services.database.dispose()
+        raise
     extensions.init_app(app, services)
     csrf.init_app(app)
     web_security.install(app, settings)

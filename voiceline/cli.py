@@ -22,6 +22,21 @@ def _settings() -> Settings:
         sys.exit(2)
 
 
+def _refuse_if_paging_impossible(settings: Settings) -> None:
+    """Stop here, in one line, when no page could go out (see voiceline.alarms.readiness)."""
+    from voiceline import schema  # noqa: F401  (every area's tables, so relationships resolve)
+    from voiceline.alarms.readiness import refuse_if_paging_impossible
+
+    database = _database(settings)
+    try:
+        refuse_if_paging_impossible(settings, database)
+    except ConfigError as exc:
+        click.echo(f"voiceline: configuration error: {exc}", err=True)
+        sys.exit(2)
+    finally:
+        database.dispose()
+
+
 def _database(settings: Settings) -> Database:
     if settings.database_url.startswith("sqlite:///"):
         Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
@@ -115,7 +130,8 @@ def directory_dump(output: str | None) -> None:
 @click.option("--workers", default=2, show_default=True)
 def serve(bind: str, workers: int) -> None:
     """Run the web app under gunicorn."""
-    _settings()  # fail here, in one line, rather than inside gunicorn
+    # Fail here, in one line, rather than inside each gunicorn worker.
+    _refuse_if_paging_impossible(_settings())
     args = [sys.executable, "-m", "gunicorn", "voiceline.wsgi:app", "--bind", bind]
     args += ["--workers", str(workers)]
     args += ["--timeout", "30", "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT]
@@ -127,7 +143,9 @@ def worker() -> None:
     """Run the worker: escalation timers, spool recovery and missed-call sweeps."""
     from voiceline.worker import run_worker
 
-    sys.exit(run_worker(_settings()))
+    settings = _settings()
+    _refuse_if_paging_impossible(settings)
+    sys.exit(run_worker(settings))
 
 
 @main.command()

@@ -43,6 +43,7 @@ class Settings:
     smtp_url: str | None = field(default=None, repr=False)
     report_from: str | None = None
     trusted_proxies: int = 0
+    alarm_email: tuple[str, ...] = ()
     testing: bool = False
     extra: Mapping[str, object] = field(default_factory=dict)
 
@@ -99,6 +100,17 @@ def _check_proxy_count(name: str, value: str) -> int:
     return int(value)
 
 
+def _alarm_addresses(value: str | None) -> tuple[str, ...]:
+    """Return the comma-separated addresses alarms are emailed to, each checked."""
+    from voiceline.mail import MailError, check_address
+
+    addresses = [part.strip() for part in (value or "").split(",") if part.strip()]
+    try:
+        return tuple(check_address(address) for address in addresses)
+    except MailError as exc:
+        raise ConfigError(f"VOICELINE_ALARM_EMAIL: {exc}") from exc
+
+
 def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     """Read and check settings from ``env`` (default: os.environ) plus explicit overrides."""
     source: dict[str, object] = dict(os.environ if env is None else env)
@@ -145,6 +157,11 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         from_number = _check_number("TWILIO_FROM_NUMBER", from_number)
 
     smtp_url, report_from = get("SMTP_URL"), get("VOICELINE_REPORT_FROM")
+    alarm_email = _alarm_addresses(get("VOICELINE_ALARM_EMAIL"))
+    if alarm_email and not smtp_url:
+        raise ConfigError(
+            "VOICELINE_ALARM_EMAIL is set without SMTP_URL to send the alarms through"
+        )
     if smtp_url or report_from:
         from voiceline.mail import MailError, smtp_settings
 
@@ -170,5 +187,6 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         smtp_url=smtp_url,
         report_from=report_from,
         trusted_proxies=trusted_proxies,
+        alarm_email=alarm_email,
         testing=testing,
     )

@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -39,6 +40,12 @@ from voiceline.twilio_errors import classify, meaning_of
 log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT_SECONDS = 10.0
+# What Twilio answers a text or a call without a 'From' number; we answer it first.
+NO_SENDER_CODES = {"sms": 21603, "call": 21213}
+NO_CALLER_ID = "no caller ID: set TWILIO_FROM_NUMBER or the directory's service.emergency_number"
+
+#: Returns the number pages come from when TWILIO_FROM_NUMBER is unset (the directory's).
+CallerIdLookup = Callable[[], str | None]
 
 
 class TelephonyError(VoicelineError):
@@ -93,9 +100,15 @@ class TwilioTelephony:
     name = "twilio"
 
     def __init__(
-        self, account_sid: str, auth_token: str, api_base_url: str, from_number: str | None
+        self,
+        account_sid: str,
+        auth_token: str,
+        api_base_url: str,
+        from_number: str | None,
+        caller_id_lookup: CallerIdLookup | None = None,
     ) -> None:
         self.from_number = from_number
+        self.caller_id_lookup = caller_id_lookup
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.api_base_url = api_base_url.rstrip("/")
@@ -106,21 +119,38 @@ class TwilioTelephony:
         )
         self.client.api.base_url = self.api_base_url
 
-    def _from(self) -> str:
-        if not self.from_number:
-            raise TelephonyError(
-                "no caller ID: set TWILIO_FROM_NUMBER or service.emergency_number",
-                code=None,
-                status=None,
-                is_temporary=False,
-            )
-        return self.from_number
+    def use_caller_id_lookup(self, lookup: CallerIdLookup) -> None:
+        """Read the caller ID at send time with ``lookup`` when TWILIO_FROM_NUMBER is unset."""
+        self.caller_id_lookup = lookup
+
+    def caller_id(self, kind: str = "sms") -> str:
+        """Return the number a text or call goes out from, asked afresh at every send."""
+        # TWILIO_FROM_NUMBER wins; otherwise the directory's emergency number, which may
+        # change while the process runs. Without either, refuse with the code Twilio
+        # itself answers a request without 'From': permanent, since no retry can help.
+        if self.from_number:
+            return self.from_number
+        if self.caller_id_lookup is not None:
+            try:
+                number = self.caller_id_lookup()
+            except Exception as exc:  # the directory is unreadable now: try again later
+                raise TelephonyError(
+                    f"could not read the caller ID from the directory: {exc}",
+                    code=None,
+                    status=None,
+                    is_temporary=True,
+                ) from exc
+            if number:
+                return number
+        raise TelephonyError(
+            NO_CALLER_ID, code=NO_SENDER_CODES[kind], status=None, is_temporary=False
+        )
 
     def send_sms(self, to: str, body: str, status_callback: str | None = None) -> Sent:
         """Send a text message."""
         try:
             message = self.client.messages.create(
-                to=to, from_=self._from(), body=body, status_callback=status_callback
+                to=to, from_=self.caller_id("sms"), body=body, status_callback=status_callback
             )
         except (TwilioRestException, TwilioServiceException) as exc:
             raise _provider_error(exc) from exc
@@ -139,7 +169,7 @@ class TwilioTelephony:
         try:
             created = self.client.calls.create(
                 to=call.to,
-                from_=self._from(),
+                from_=self.caller_id("call"),
                 url=call.url,
                 status_callback=call.status_callback,
                 status_callback_event=["initiated", "ringing", "answered", "completed"],
@@ -252,15 +282,17 @@ class ConsoleTelephony:
         )
 
 
-def telephony_from_settings(settings: Settings, from_number: str | None = None) -> Telephony:
+def telephony_from_settings(
+    settings: Settings, caller_id_lookup: CallerIdLookup | None = None
+) -> Telephony:
     """Return the backend the settings call for, logging which one it is."""
-    number = settings.twilio_from_number or from_number
     if settings.has_twilio_credentials:
         assert settings.twilio_account_sid and settings.twilio_auth_token
         return TwilioTelephony(
             settings.twilio_account_sid,
             settings.twilio_auth_token,
             settings.twilio_api_base_url,
-            number,
+            settings.twilio_from_number,
+            caller_id_lookup,
         )
     return ConsoleTelephony()

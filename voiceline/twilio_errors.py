@@ -65,10 +65,12 @@ _TABLE: tuple[tuple[int, Failure, str], ...] = (
     (21215, _ACCOUNT, "account not authorized to call this number (voice geo permissions)"),
     (21216, _NUMBER, "call blocked by Twilio: high fraud risk or regulation"),
     (21217, _NUMBER, "phone number does not appear to be valid"),
+    (21213, _ACCOUNT, "no 'From' number: the call has no caller ID to come from"),
     # Messages resource
     (21401, _ACCOUNT, "sender is not an SMS-enabled number of this account or a valid ID"),
     (21407, _ACCOUNT, "this phone number type does not support SMS"),
     (21408, _ACCOUNT, "SMS to this region is not enabled (messaging geo permissions)"),
+    (21603, _ACCOUNT, "no 'From' number: the message has no sender"),
     (21608, _ACCOUNT, "trial account: the 'To' number is not verified"),
     (21610, _STOP, "the recipient has opted out (texted STOP) of messages from this sender"),
     (21612, _NUMBER, "Twilio cannot route between this 'To' and 'From'"),

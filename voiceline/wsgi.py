@@ -15,5 +15,12 @@ logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 try:
     app = create_app()
 except ConfigError as exc:
-    print(f"voiceline: configuration error: {exc}", file=sys.stderr)
+    refusal = f"voiceline: configuration error: {exc}"
+    if "gunicorn.arbiter" in sys.modules:
+        # A gunicorn worker that exits 2 is respawned for ever; this error stops the
+        # server instead ("App failed to load"), after printing the one line.
+        from gunicorn.errors import AppImportError  # type: ignore[import-untyped]
+
+        raise AppImportError(refusal) from None
+    print(refusal, file=sys.stderr)
     sys.exit(2)

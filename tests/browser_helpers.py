@@ -115,12 +115,13 @@ def viewport_box(page: Any) -> dict[str, float]:
     return {"x": 0, "y": 0, "width": size["width"], "height": size["height"]}
 
 
-def screenshot(page: Any, name: str) -> Path:
-    """Save the full page to test-artifacts/<name>.png and return the path."""
+def screenshot(target: Any, name: str) -> Path:
+    """Save a page (whole) or one element to test-artifacts/<name>.png; return the path."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     path.unlink(missing_ok=True)
-    page.screenshot(path=str(path), full_page=True)
+    is_page = hasattr(target, "goto")
+    target.screenshot(path=str(path), **({"full_page": True} if is_page else {}))
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     return path
 

@@ -205,8 +205,8 @@ def test_the_live_sections_need_a_login(app: Flask) -> None:
     load_example(app)
     stranger = app.test_client()
     response = stranger.get("/admin/home/live")
-    assert response.status_code == 401
-    assert "Log in again" in response.get_data(as_text=True)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/admin/login?next=")
     assert "Acme" not in response.get_data(as_text=True)
 
 

@@ -62,7 +62,7 @@ def test_the_override_remove_button_stays_inside_its_card(page: Any, base_url: s
     card = page.locator("#override")
     remove = card.get_by_role("button", name="Remove")
     assert remove.count() == 1
-    screenshot(page, "rota-override-card-1280")
+    screenshot(card, "rota-override-card-1280")
     card_box, button_box = box(card), box(remove)
     assert is_inside(button_box, card_box), (button_box, card_box)
     # Nothing else in the card spills out sideways either (a table wider than its card).

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 
 from escalation.coverage import HORIZON_DAYS, coverage_warnings
@@ -23,7 +23,7 @@ from oncall.store import hours_of, load_rotations, schedule_for
 from oncall.views.formatting import hours_text, local_text, span_text, zone_label
 from oncall.views.handoffs import next_handoff_text
 from voiceline import extensions
-from voiceline.admin.auth import is_logged_in, login_required
+from voiceline.admin.auth import login_required
 from voiceline.db import request_session
 from voiceline.home.attention import attention
 
@@ -89,9 +89,9 @@ def home() -> ResponseReturnValue:
 
 
 @bp.get("/home/live")
+@login_required
 def live() -> ResponseReturnValue:
     """Return the home page's live sections, for the page's script to swap in."""
-    if not is_logged_in():
-        # A script cannot follow a redirect to the login form: say so, and it stops.
-        return Response("Log in again to see live updates.\n", 401, mimetype="text/plain")
+    # Logged out, this redirects to the login form like every admin page; the script
+    # does not follow the redirect, it stops and says the login has expired.
     return render_template("home/_live.html", **_live_context())

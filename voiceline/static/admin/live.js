@@ -85,9 +85,15 @@
       return;
     }
     inFlight = true;
-    fetch(url, { credentials: "same-origin", cache: "no-store", headers: { Accept: "text/html" } })
+    var options = {
+      credentials: "same-origin",
+      cache: "no-store",
+      redirect: "manual", // a logged-out request is sent to the login form: do not follow
+      headers: { Accept: "text/html" },
+    };
+    fetch(url, options)
       .then(function (response) {
-        if (response.status === 401) {
+        if (response.type === "opaqueredirect" || response.status === 401) {
           isExpired = true;
           stop();
           say("Live updates stopped: the login has expired. Reload the page to log in again.", true);

@@ -32,6 +32,7 @@ from oncall.views.formatting import (
     span_text,
     zone_label,
 )
+from oncall.views.handoffs import next_handoff_text
 from voiceline import extensions
 from voiceline.admin.auth import current_admin, login_required
 from voiceline.db import request_session
@@ -118,6 +119,7 @@ def render_rotation(
         "timeline": [],
         "gaps": [],
         "on_call": None,
+        "next_handoff": None,
     }
     overrides = upcoming_overrides(row, now)
     context["overrides"] = [
@@ -129,6 +131,7 @@ def render_rotation(
         schedule = schedule_for(row)
         who = who_is_on_call(schedule, now)
         context["on_call"] = names.get(who, who) if who else None
+        context["next_handoff"] = next_handoff_text(schedule, hours, now, names)
         first_day = now.astimezone(schedule.tz).date()
         days = timeline(schedule, hours, first_day, TIMELINE_DAYS)
         context["timeline"] = _timeline_rows(

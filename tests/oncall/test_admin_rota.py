@@ -79,7 +79,11 @@ def test_the_home_page_shows_the_example_desk(admin_client: FlaskClient) -> None
     # Sunday 02:00 in Oregon: week 2 of the Tier 1 rotation (Sam), Tier 2's Casey.
     assert re.search(r"Tier 1 after hours tier1 America/Los_Angeles \(PST\) 1w .* Sam Okafor", page)
     assert "Casey Nguyen" in page
-    assert "Mon 23 Nov 08:00 PST → Alex Rivera" in page
+    # The next handoff follows the rotation's hours: off at 08:00 Monday, Alex at 16:30.
+    assert (
+        "Mon 23 Nov 08:00 PST → nobody (outside its hours), "
+        "then Alex Rivera from Mon 23 Nov 16:30 PST" in page
+    )
     assert "No gaps" in page
 
 

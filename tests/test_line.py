@@ -410,7 +410,7 @@ def test_a_repeat_call_hears_the_status_and_adds_to_the_same_incident(line, call
 
 
 def test_a_call_whose_end_was_never_reported_is_swept_into_a_missed_call(line, caller, clock):
-    from voiceline.line.calls import sweep_unfinished_calls
+    from voiceline.line.missed_calls import sweep_unfinished_calls
 
     call = caller(PAT)
     call.dial()  # hangs up in the menu; the number has no 'call status changes' URL

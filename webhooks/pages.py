@@ -21,6 +21,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from escalation import callbacks, voice_pages
 from escalation.wiring import paging_for, voice_setup_for
+from voiceline import twilio_forms as forms
 from webhooks import bp
 
 log = logging.getLogger(__name__)
@@ -53,15 +54,11 @@ def _voice(build: Callable[[], VoiceResponse]) -> Response:
 def page_call(incident_id: int, page_key: str) -> Response:
     """Read the incident to whoever answered a page call (a machine gets a short message)."""
     app = _app()
-    rounds = request.args.get("round", "1")
+    rounds = forms.whole_number(request.args.get("round")) or 1
+    answer = forms.page_answered(request.form)
     return _voice(
         lambda: voice_pages.answered(
-            paging_for(app),
-            voice_setup_for(app),
-            incident_id,
-            page_key,
-            request.form.to_dict(),
-            int(rounds) if rounds.isdigit() else 1,
+            paging_for(app), voice_setup_for(app), incident_id, page_key, answer, rounds
         )
     )
 
@@ -70,9 +67,10 @@ def page_call(incident_id: int, page_key: str) -> Response:
 def page_keys(incident_id: int, page_key: str) -> Response:
     """Act on 1 (ack), 2 (ack and connect), 3 (escalate) or * (repeat)."""
     app = _app()
+    pressed = forms.key_pressed(request.form)
     return _voice(
         lambda: voice_pages.key_pressed(
-            paging_for(app), voice_setup_for(app), incident_id, page_key, request.form.to_dict()
+            paging_for(app), voice_setup_for(app), incident_id, page_key, pressed
         )
     )
 
@@ -84,7 +82,7 @@ def page_bridge(incident_id: int, page_key: str) -> Response:
     try:
         return _twiml(
             voice_pages.bridge_finished(
-                paging_for(app), incident_id, page_key, request.form.to_dict()
+                paging_for(app), incident_id, page_key, forms.dial_ended(request.form)
             )
         )
     except Exception:
@@ -99,21 +97,27 @@ def page_bridge(incident_id: int, page_key: str) -> Response:
 @bp.post("/page/<int:incident_id>/<page_key>/amd")
 def page_amd(incident_id: int, page_key: str) -> Response:
     """Twilio's answering-machine detection finished."""
-    callbacks.amd_result(paging_for(_app()), incident_id, page_key, request.form.to_dict())
+    callbacks.amd_result(
+        paging_for(_app()), incident_id, page_key, forms.page_answered(request.form)
+    )
     return Response(status=204)
 
 
 @bp.post("/status/page/<int:incident_id>/<page_key>")
 def page_status(incident_id: int, page_key: str) -> Response:
     """An SMS or call page changed status."""
-    callbacks.page_status(paging_for(_app()), incident_id, page_key, request.form.to_dict())
+    callbacks.page_status(
+        paging_for(_app()), incident_id, page_key, forms.page_status(request.form)
+    )
     return Response(status=204)
 
 
 @bp.post("/status/bridge/<int:incident_id>/<page_key>")
 def bridge_status(incident_id: int, page_key: str) -> Response:
     """The caller answered (or left) the bridge: the answer is the SLA callback."""
-    voice_pages.bridge_status(paging_for(_app()), incident_id, page_key, request.form.to_dict())
+    voice_pages.bridge_status(
+        paging_for(_app()), incident_id, page_key, forms.call_progress(request.form)
+    )
     return Response(status=204)
 
 

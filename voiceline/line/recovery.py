@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from voiceline import twilio_forms as forms
 from voiceline.clock import Clock
 from voiceline.db import Database
-from voiceline.line import calls as line
+from voiceline.line import messages, missed_calls
 from voiceline.line.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -31,18 +32,22 @@ def replay_entry(database: Database, entry: dict[str, Any], now: datetime) -> li
         if kind == "call":
             # The caller got the fallback recorder; if no message ever arrives, the call
             # itself must still leave a record someone will call back on.
-            missed = line.without_recording(form)
-            _, to_page, _ = line.take_message(session, missed, now, "fallback", None, at)
+            leg = forms.call_leg(form)
+            _, to_page, _ = messages.take_message(session, leg, None, now, "fallback", None, at)
             return to_page
         if kind == "message":
-            _, to_page, _ = line.take_message(session, form, now, priority, incident_id, at)
+            done = forms.recording_done(form)
+            _, to_page, _ = messages.take_message(
+                session, done.call, done.recording, now, priority, incident_id, at
+            )
             return to_page
         if kind == "recording":
-            return line.recording_status(session, form, now, priority, incident_id)
+            report = forms.recording_reported(form)
+            return messages.recording_status(session, report, now, priority, incident_id)
         if kind == "call_status":
-            return line.call_status(session, form, now)
+            return missed_calls.call_status(session, forms.call_status_changed(form), now)
         if kind == "transcription":
-            line.transcription(session, form)
+            messages.transcription(session, forms.transcription_done(form))
             return []
     log.warning("unknown spool entry kind %r ignored", kind)
     return []

@@ -21,7 +21,9 @@ from typing import Any
 
 from escalation.dispatch import Paging
 from escalation.due import next_wake, run_due
+from escalation.page_reports import REPLAY_SECONDS, page_spool, replay_page_reports
 from voiceline.extensions import Services
+from voiceline.line.spool import Spool
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,18 @@ def _run_at_due_time(paging: Paging) -> None:
 def worker_tasks(
     services: Services, scheduler: Any | None
 ) -> list[tuple[str, float, Callable[[], None]]]:
-    """Return the escalation's periodic task as (name, seconds, run)."""
+    """Return the escalation's periodic tasks as (name, seconds, run)."""
     paging = worker_paging(services)  # built now: overdue work after a restart is not kept waiting
-    return [("escalation", TICK_SECONDS, lambda: tick(paging, scheduler))]
+    reports = page_spool(services.settings.spool_dir)
+    return [
+        ("escalation", TICK_SECONDS, lambda: tick(paging, scheduler)),
+        ("page-reports", REPLAY_SECONDS, lambda: _replay_reports(paging, reports)),
+    ]
+
+
+def _replay_reports(paging: Paging, spool: Spool) -> None:
+    """Replay page reports kept during an outage; a database still away waits a round."""
+    try:
+        replay_page_reports(paging, spool)
+    except Exception:
+        log.warning("page report replay failed; will retry", exc_info=True)

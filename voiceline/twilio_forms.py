@@ -8,7 +8,8 @@ message kept during an outage becomes the very event it would have been.
 Parsing never raises. A signed form can still hold odd values (a parameter Twilio added,
 a digit from another script, a number past any column): numbers are taken only as ASCII
 digits within ``MAX_COLUMN_INT``, keys only as keypad keys, short enumerations only up to
-the width of the column that stores them; anything else reads as "not given".
+the width of the column that stores them (a caller's address too); anything else
+reads as "not given".
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ FIELD_NAMES = frozenset(
 KEYPAD = frozenset("0123456789*#")
 MAX_KEYS = 32  # a <Gather> of ours asks for one key; a long entry is not a choice
 WORD_WIDTH = 32  # the status and answered-by columns
+ADDRESS_WIDTH = 32  # the phone-number columns; E.164 needs 16
 
 
 def whole_number(value: str | None, upper: int = MAX_COLUMN_INT) -> int | None:
@@ -125,6 +127,15 @@ def _word(form: Form, name: str) -> str | None:
     return value if value and len(value) <= WORD_WIDTH else None
 
 
+def _address(form: Form, name: str) -> str | None:
+    """Return a From or To that can be a phone number, None if absent or far too long."""
+    # A SIP or client address ("sip:someone@voip.example.com") is no number to call
+    # back and does not fit the number columns: it reads as withheld, so the caller is
+    # asked who they are and the message is still taken.
+    value = (form.get(name) or "").strip()
+    return value if value and len(value) <= ADDRESS_WIDTH else None
+
+
 def _country(form: Form) -> str | None:
     """Return the caller's two-letter country, when Twilio says and it looks like one."""
     value = (form.get(FROM_COUNTRY) or form.get(CALLER_COUNTRY) or "").strip()
@@ -135,8 +146,8 @@ def call_leg(form: Form) -> CallLeg:
     """Return the call a voice request is about."""
     return CallLeg(
         sid=form.get(CALL_SID) or "",
-        from_number=_text(form, FROM),
-        to_number=_text(form, TO),
+        from_number=_address(form, FROM),
+        to_number=_address(form, TO),
         status=_word(form, CALL_STATUS),
         country=_country(form),
     )
@@ -225,6 +236,6 @@ def sms_received(form: Form) -> SmsReceived:
     """Parse a text to our number."""
     return SmsReceived(
         sid=_text(form, MESSAGE_SID) or _text(form, SMS_SID),
-        from_number=form.get(FROM) or "",
+        from_number=_address(form, FROM) or "",
         body=form.get(BODY) or "",
     )

@@ -118,3 +118,17 @@ def test_an_addendum_naming_no_possible_incident_is_taken_as_a_new_message(
     assert EMERGENCY_THANKS in twiml.says()
     assert recordings(line) == [(message["RecordingSid"], 12, 1)]
     assert priorities(line) == ["emergency"]
+
+
+def test_a_caller_address_longer_than_a_phone_number_still_leaves_the_message(
+    line: Flask, client: FlaskClient
+) -> None:
+    # A SIP or client caller's address does not fit the 32-character number columns
+    # (PostgreSQL refuses it, so this failed there; SQLite stores anything).
+    call = CallDriver(client, "sip:someone.with.a.long.name@voip.example.com")
+    twiml = call.dial()
+    assert "please say your name, your company" in twiml.says()
+    thanks, recording_sid = call.leave_message()
+    assert "We will call you back as soon as we can" in thanks.says()
+    assert recordings(line) == [(recording_sid, 14, 1)]
+    assert priorities(line) == ["unverified"]

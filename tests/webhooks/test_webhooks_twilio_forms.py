@@ -116,6 +116,13 @@ def test_a_status_too_long_for_its_column_reads_as_not_given() -> None:
     assert progress.status == "" and progress.answered_by is None
 
 
+def test_an_address_too_long_for_a_number_column_reads_as_withheld() -> None:
+    sip = "sip:someone.with.a.long.name@voip.example.com"
+    assert forms.call_leg({"CallSid": "CA1", "From": sip, "To": sip}).from_number is None
+    assert forms.sms_received({"From": sip, "Body": "A"}).from_number == ""
+    assert forms.call_leg({"From": "client:alice"}).from_number == "client:alice"
+
+
 def test_events_are_frozen() -> None:
     event = forms.incoming_call({"CallSid": "CA1"})
     with pytest.raises(FrozenInstanceError):

@@ -13,7 +13,6 @@ column holds (or None), keys are keypad keys only, and nothing here can raise.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 # The largest value an INTEGER column holds on every database we support (PostgreSQL's
 # int4); a number above it is not a count Twilio could mean, and storing it would fail.
@@ -114,7 +113,6 @@ class CallProgress:
     answered_by: str | None = None
     error_code: int | None = None
     duration_seconds: int | None = None
-    channel: Literal["call"] = "call"
 
 
 @dataclass(frozen=True)
@@ -124,7 +122,6 @@ class SmsProgress:
     sid: str
     status: str
     error_code: int | None = None
-    channel: Literal["sms"] = "sms"
 
 
 PageStatus = CallProgress | SmsProgress

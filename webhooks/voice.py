@@ -26,6 +26,7 @@ from voiceline.line import calls, messages, missed_calls
 from voiceline.line.handover import hand_over
 from voiceline.line.prompts import Prompts
 from voiceline.twilio_events import RecordingDone
+from voiceline.urls import UrlFor
 from webhooks import bp
 from webhooks.deadline import spool_of, within_deadline
 
@@ -133,7 +134,7 @@ def _message_query() -> tuple[str, int | None]:
 
 
 def _after_record(
-    step: Callable[[Session, RecordingDone, datetime, Any, str, int | None], calls.Reply],
+    step: Callable[[Session, RecordingDone, datetime, UrlFor, str, int | None], calls.Reply],
     goodbye_prompt: str,
 ) -> Response:
     """Run a step that follows <Record>; its fallback thanks the caller and hangs up."""

@@ -1,8 +1,9 @@
 """Twilio's reports about our pages, turned into escalation events exactly once.
 
 Every page's callback URLs carry the incident and the page key, so a report finds its
-page without trusting anything else in the form. Reports are deduplicated on
-``MessageSid``+status and ``CallSid``+``SequenceNumber`` (``WebhookReceipt``), applied
+page without trusting anything else in the form. Reports arrive parsed
+(``voiceline.twilio_events``), are deduplicated on the text's SID and status and on the
+call's SID and sequence number (``WebhookReceipt``), applied
 to the ``Page`` row monotonically (a late ``sent`` never undoes ``delivered``), and fed
 to the engine as the mapping in ``escalation.events`` says. A report may arrive before
 the sender has recorded Twilio's answer: it attaches the SID itself, which is also what
@@ -11,7 +12,6 @@ settles a page left in doubt by a crashed sender (``escalation.dispatch``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,8 +26,7 @@ from escalation.runner import Outcome, feed, lock_incident
 from oncall.models import Analyst
 from voiceline.incidents.models import Incident
 from voiceline.line.incidents import log_event
-
-Form = Mapping[str, str]
+from voiceline.twilio_events import MAX_COLUMN_INT, PageAnswered, PageStatus, SmsProgress
 
 # How far along a page is; a report never moves a page back to a lower rank.
 _RANK = {
@@ -57,6 +56,8 @@ def is_machine(answered_by: str | None) -> bool:
 
 def open_page(session: Session, incident_id: int, key: str, now: datetime) -> PageContext | None:
     """Lock the incident and return the page with this key, or None if there is none."""
+    if not 0 < incident_id <= MAX_COLUMN_INT:
+        return None  # no incident has such a number; asking the database would fail
     incident = lock_incident(session, incident_id)
     if incident is None:
         return None
@@ -90,35 +91,33 @@ def advance(page: Page, status: str, now: datetime) -> bool:
     return True
 
 
-def page_status(paging: Paging, incident_id: int, key: str, form: Form) -> None:
+def page_status(paging: Paging, incident_id: int, key: str, report: PageStatus) -> None:
     """Apply an SMS or call status callback of a page."""
     now = paging.clock.now()
     with paging.database.session() as session:
         ctx = open_page(session, incident_id, key, now)
         if ctx is None:
             return
-        sid = form.get("MessageSid") or form.get("CallSid") or ""
-        if "MessageSid" in form:
-            status = form.get("MessageStatus") or form.get("SmsStatus") or ""
+        sid, status = report.sid, report.status
+        if isinstance(report, SmsProgress):
             receipt = f"page-sms:{sid}:{status}"
+            answered_by, sequence = None, None
         else:
-            status = form.get("CallStatus", "")
-            receipt = f"page-call:{sid}:{form.get('SequenceNumber') or status}"
+            receipt = f"page-call:{sid}:{status if report.sequence is None else report.sequence}"
+            answered_by, sequence = report.answered_by, report.sequence
         if not sid or is_duplicate(session, receipt, now):
             return
         record_provider_sid(ctx.page, sid, now)
         outcomes: list[Outcome] = []
-        answered_by = form.get("AnsweredBy")
         detected = False
         if answered_by and ctx.page.answered_by in (None, "unknown"):
             # Twilio may report the detection here before the AMD callback arrives.
             found = mark_answered(ctx, answered_by)
             detected = found is not None
             outcomes += [found] if found is not None else []
-        code = _int(form.get("ErrorCode"))
+        code = report.error_code
         if code is not None:
             ctx.page.error_code = code
-        sequence = _int(form.get("SequenceNumber"))
         if sequence is not None:
             ctx.page.last_sequence = max(sequence, ctx.page.last_sequence or 0)
         moved = advance(ctx.page, status, now)
@@ -163,13 +162,13 @@ def _event_for(page: Page, status: str, code: int | None) -> Event | None:
     return None
 
 
-def amd_result(paging: Paging, incident_id: int, key: str, form: Form) -> None:
+def amd_result(paging: Paging, incident_id: int, key: str, answered: PageAnswered) -> None:
     """Apply the asynchronous answering-machine result of a voice page."""
     now = paging.clock.now()
-    answered_by = form.get("AnsweredBy", "unknown")
+    answered_by = answered.answered_by or "unknown"
     with paging.database.session() as session:
         ctx = open_page(session, incident_id, key, now)
-        if ctx is None or is_duplicate(session, f"page-amd:{form.get('CallSid')}", now):
+        if ctx is None or is_duplicate(session, f"page-amd:{answered.call_sid}", now):
             return
         outcome = mark_answered(ctx, answered_by)
     if outcome is not None:
@@ -196,11 +195,3 @@ def mark_answered(ctx: PageContext, answered_by: str) -> Outcome | None:
     if answered_by == "human":
         return feed(ctx.session, ctx.incident, PageDelivered(page.page_key), ctx.now)
     return None
-
-
-def _int(value: str | None) -> int | None:
-    """Return an int form value, or None."""
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None

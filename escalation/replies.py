@@ -29,14 +29,16 @@ from escalation.texts import ack_reply, callback_reply, closed_reply, escalate_r
 from oncall.models import Analyst, ContactMethod
 from voiceline.incidents.models import Incident
 from voiceline.line.incidents import OPEN_STATUSES, log_event
+from voiceline.twilio_events import SmsReceived
 
 NOT_PAGED = "This phone was not paged for that incident. " + help_text()
 
 
-def reply_to_sms(paging: Paging, sender: str, body: str) -> str | None:
+def reply_to_sms(paging: Paging, sms: SmsReceived) -> str | None:
     """Act on an SMS to our number; return the text to answer with, or None for silence."""
     now = paging.clock.now()
-    command = parse_reply(body)
+    sender = sms.from_number
+    command = parse_reply(sms.body)
     if command.kind in ("stop", "start"):
         with paging.database.session() as session:
             outcomes = _opt(session, sender, command.kind == "stop", now)

@@ -34,7 +34,8 @@ STOP_WORDS = frozenset(
 START_WORDS = frozenset({"START", "YES", "UNSTOP"})
 HELP_WORDS = frozenset({"HELP", "INFO"})
 _LETTERS: dict[str, CommandKind] = {"A": "ack", "ACK": "ack", "C": "callback", "E": "escalate"}
-_REPLY_RE = re.compile(r"^(?:#?(\d{1,9})\s*)?(ACK|A|C|E)(?:\s*#?(\d{1,9}))?$")
+# [0-9], not \d: \d also matches other scripts' digits ("A١" would acknowledge #1).
+_REPLY_RE = re.compile(r"^(?:#?([0-9]{1,9})\s*)?(ACK|A|C|E)(?:\s*#?([0-9]{1,9}))?$")
 
 # GSM 03.38 basic character set (the escape to the extension table is left out on purpose).
 GSM7_BASIC = frozenset(

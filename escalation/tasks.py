@@ -23,9 +23,11 @@ from typing import Any
 from escalation.alarm_points import check_twilio
 from escalation.dispatch import Paging
 from escalation.due import next_wake, run_due
+from escalation.page_reports import REPLAY_SECONDS, page_spool, replay_page_reports
 from escalation.sweep import SWEEP_SECONDS, sweep_unpaged
 from voiceline import alarms
 from voiceline.extensions import Services
+from voiceline.line.spool import Spool
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +98,12 @@ def worker_tasks(
 ) -> list[tuple[str, float, Callable[[], None]]]:
     """Return the escalation's periodic tasks as (name, seconds, run)."""
     paging = worker_paging(services)  # built now: overdue work after a restart is not kept waiting
+    reports = page_spool(services.settings.spool_dir)
     return [
         ("escalation", TICK_SECONDS, lambda: tick(paging, scheduler)),
         ("unpaged-sweep", SWEEP_SECONDS, lambda: sweep(paging)),
         ("twilio-alarm", TWILIO_CHECK_SECONDS, lambda: check_twilio_now(paging)),
+        ("page-reports", REPLAY_SECONDS, lambda: _replay_reports(paging, reports)),
     ]
 
 
@@ -110,3 +114,11 @@ def check_twilio_now(paging: Paging) -> None:
             check_twilio(session, paging.clock.now())
     except Exception:
         log.exception("the Twilio alarm check failed; the next run retries")
+
+
+def _replay_reports(paging: Paging, spool: Spool) -> None:
+    """Replay page reports kept during an outage; a database still away waits a round."""
+    try:
+        replay_page_reports(paging, spool)
+    except Exception:
+        log.warning("page report replay failed; will retry", exc_info=True)

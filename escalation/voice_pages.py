@@ -3,7 +3,7 @@
 A person hears the incident read out and the caller's message played, then chooses:
 **1** acknowledge, **2** acknowledge and be connected to the caller now (a ``<Dial>``
 bridge from the support number; the moment the caller answers is the SLA callback),
-**3** escalate now, **\\*** repeat. A voicemail box (``AnsweredBy=machine_*``, from
+**3** escalate now, **\\*** repeat. A voicemail box (answered by ``machine_*``, from
 Twilio's detection) gets a short message and the call moves on: it is neither an
 acknowledgement nor a delivery. A page the escalation no longer needs (someone else
 acknowledged while it rang) says so and hangs up.
@@ -27,6 +27,7 @@ from voiceline.customers.services import service_settings
 from voiceline.incidents.models import Recording
 from voiceline.line.incidents import log_event
 from voiceline.phones import spoken
+from voiceline.twilio_events import CallProgress, DialEnded, KeyPressed, PageAnswered
 from voiceline.urls import UrlFor
 
 MAX_ROUNDS = 3
@@ -44,7 +45,12 @@ class VoiceSetup:
 
 
 def answered(
-    paging: Paging, setup: VoiceSetup, incident_id: int, key: str, form: dict[str, str], rounds: int
+    paging: Paging,
+    setup: VoiceSetup,
+    incident_id: int,
+    key: str,
+    answer: PageAnswered,
+    rounds: int,
 ) -> VoiceResponse:
     """Return the TwiML for an answered page call (and for each repeat of it)."""
     now = paging.clock.now()
@@ -56,10 +62,10 @@ def answered(
             response.say("This Voiceline page is no longer valid. Goodbye.")
             response.hangup()
             return response
-        if form.get("CallSid"):
-            record_provider_sid(ctx.page, form["CallSid"], now)
+        if answer.call_sid:
+            record_provider_sid(ctx.page, answer.call_sid, now)
         subject = subject_of(session, ctx.incident)
-        answered_by = form.get("AnsweredBy") or ctx.page.answered_by
+        answered_by = answer.answered_by or ctx.page.answered_by
         if is_machine(answered_by):
             outcome = mark_answered(ctx, answered_by or "machine_start")
             response.say(voicemail_message(subject))
@@ -117,11 +123,11 @@ def _read_out(
 
 
 def key_pressed(
-    paging: Paging, setup: VoiceSetup, incident_id: int, key: str, form: dict[str, str]
+    paging: Paging, setup: VoiceSetup, incident_id: int, key: str, pressed: KeyPressed
 ) -> VoiceResponse:
     """Act on the key the analyst pressed during a voice page."""
     now = paging.clock.now()
-    digits = (form.get("Digits") or "").strip()
+    digits = pressed.digits
     response = VoiceResponse()
     outcomes: list[Outcome] = []
     again = setup.url_for("twilio.page_call", incident_id=incident_id, page_key=key, round=1)
@@ -183,12 +189,10 @@ def key_pressed(
     return response
 
 
-def bridge_finished(
-    paging: Paging, incident_id: int, key: str, form: dict[str, str]
-) -> VoiceResponse:
+def bridge_finished(paging: Paging, incident_id: int, key: str, ended: DialEnded) -> VoiceResponse:
     """Say goodbye after the bridge, or how to call back if the caller did not answer."""
     now = paging.clock.now()
-    status = form.get("DialCallStatus", "")
+    status = ended.dial_status
     response = VoiceResponse()
     with paging.database.session() as session:
         ctx = open_page(session, incident_id, key, now)
@@ -214,14 +218,15 @@ def bridge_finished(
     return response
 
 
-def bridge_status(paging: Paging, incident_id: int, key: str, form: dict[str, str]) -> None:
+def bridge_status(paging: Paging, incident_id: int, key: str, progress: CallProgress) -> None:
     """Log the callback the moment the caller answers the bridge."""
     now = paging.clock.now()
-    status = form.get("CallStatus", "")
+    status = progress.status
     outcome: Outcome | None = None
     with paging.database.session() as session:
         ctx = open_page(session, incident_id, key, now)
-        receipt = f"bridge:{form.get('CallSid')}:{form.get('SequenceNumber') or status}"
+        sequence = status if progress.sequence is None else progress.sequence
+        receipt = f"bridge:{progress.sid or None}:{sequence}"
         if ctx is None or is_duplicate(session, receipt, now):
             return
         if status == "in-progress":
@@ -234,7 +239,7 @@ def bridge_status(paging: Paging, incident_id: int, key: str, form: dict[str, st
                 now,
                 actor=ctx.analyst,
                 key=key,
-                seconds=form.get("CallDuration"),
+                seconds=progress.duration_seconds,
             )
     if outcome is not None:
         paging.later(deliver, paging, outcome)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from escalation.dispatch import Paging, begin, handle
 from escalation.events import CallbackLogged
+from escalation.page_reports import page_spool, start_replaying_page_reports
 from escalation.state import state_from_dict
 from escalation.voice_pages import VoiceSetup
 from voiceline import alarms, extensions
@@ -38,6 +39,10 @@ def install(app: Flask) -> None:
         executor=ThreadPoolExecutor(max_workers=4, thread_name_prefix="paging"),
     )
     app.extensions[EXTENSION] = paging
+    if not app.testing:
+        # Page reports kept while the database was away; the worker replays them too.
+        spool = page_spool(extensions.services(app).settings.spool_dir)
+        start_replaying_page_reports(paging, spool)
     register_pager(app, lambda incident_id: begin(paging, incident_id))
     register_callback_listener(
         app, lambda incident_id, actor: _callback_recorded(paging, incident_id, actor)

@@ -103,7 +103,7 @@ class Worker:
 
     def sweep_calls(self) -> None:
         """Log missed calls whose end was never reported."""
-        from voiceline.line.calls import sweep_unfinished_calls
+        from voiceline.line.missed_calls import sweep_unfinished_calls
 
         try:
             with self.database.session() as session:

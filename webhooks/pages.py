@@ -9,6 +9,11 @@ Every URL carries the incident and the page key, put there when the page was sen
     POST /twilio/status/page/<incident>/<key>        SMS and call status callbacks
     POST /twilio/status/bridge/<incident>/<key>      the bridge's dialled leg (the callback)
     POST /twilio/test-page, /twilio/status/test-page  a test call from the admin page
+
+An analyst being paged gets the caller's guarantee: each view answers within the same
+deadline (``webhooks.deadline``). A page call that cannot be read out in time says so and
+offers to try again; a status report that cannot be stored in time is kept in the spool
+(``escalation.page_reports``) and replayed once the database answers.
 """
 
 from __future__ import annotations
@@ -20,10 +25,21 @@ from flask import Flask, Response, current_app, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from escalation import callbacks, voice_pages
+from escalation.page_reports import keep_report
 from escalation.wiring import paging_for, voice_setup_for
+from voiceline import extensions
+from voiceline import twilio_forms as forms
 from webhooks.blueprint import bp
+from webhooks.deadline import page_spool_of, within_deadline
 
 log = logging.getLogger(__name__)
+
+UNAVAILABLE = (
+    "This is Voiceline with an emergency page, but its details cannot be loaded right now."
+)
+NOT_CONFIRMED = "Voiceline could not confirm your choice right now."
+RETRY = "To try again, press any key."
+GIVE_UP = "Please check your text messages, or call the emergency line. Goodbye."
 
 
 def _app() -> Flask:
@@ -34,35 +50,66 @@ def _twiml(response: VoiceResponse) -> Response:
     return Response(str(response), mimetype="text/xml")
 
 
-def _voice(build: Callable[[], VoiceResponse]) -> Response:
-    """Return the page's TwiML; if it cannot be built, still tell the analyst something."""
-    try:
-        return _twiml(build())
-    except Exception:
-        log.exception("voice page %s failed", request.path)
-        response = VoiceResponse()
-        response.say(
-            "This is Voiceline with an emergency page, but its details cannot be loaded "
-            "right now. Please check your text messages, or call the emergency line. Goodbye."
+def _round() -> int:
+    """Return how often this page has been read out (our own ``round`` query value)."""
+    return forms.whole_number(request.args.get("round")) or 1
+
+
+def unavailable_twiml(incident_id: int, page_key: str, rounds: int, lead: str) -> VoiceResponse:
+    """Say the page cannot be handled now; offer to try again while rounds are left."""
+    response = VoiceResponse()
+    if rounds < voice_pages.MAX_ROUNDS:
+        again = extensions.services().callback_url(  # type: ignore[attr-defined]
+            "twilio.page_call", incident_id=incident_id, page_key=page_key, round=rounds + 1
         )
-        response.hangup()
-        return _twiml(response)
+        gather = response.gather(
+            num_digits=1, timeout=voice_pages.GATHER_SECONDS, action=again, method="POST"
+        )
+        gather.say(f"{lead} {RETRY}")
+        response.say(GIVE_UP)
+    else:
+        response.say(f"{lead} {GIVE_UP}")
+    response.hangup()
+    return response
+
+
+def _voice(build: Callable[[], VoiceResponse], fallback: Callable[[], VoiceResponse]) -> Response:
+    """Return the page's TwiML if it is ready within the deadline, else ``fallback``'s."""
+    try:
+        return _twiml(within_deadline(build))
+    except TimeoutError:
+        log.error("voice page %s missed its deadline; the analyst gets the fallback", request.path)
+    except Exception:
+        log.exception("voice page %s failed; the analyst gets the fallback", request.path)
+    return _twiml(fallback())
+
+
+def _report(kind: str, incident_id: int, page_key: str, apply: Callable[[], None]) -> Response:
+    """Apply a status report within the deadline; otherwise keep it for replay."""
+    app = _app()
+    try:
+        within_deadline(apply)
+        return Response(status=204)
+    except TimeoutError:
+        log.error("%s missed its deadline; the report is kept for replay", request.path)
+    except Exception:
+        log.exception("%s failed; the report is kept for replay", request.path)
+    now = extensions.clock(app).now()
+    keep_report(page_spool_of(app), kind, incident_id, page_key, request.form, now)
+    return Response(status=204)
 
 
 @bp.post("/page/<int:incident_id>/<page_key>")
 def page_call(incident_id: int, page_key: str) -> Response:
     """Read the incident to whoever answered a page call (a machine gets a short message)."""
     app = _app()
-    rounds = request.args.get("round", "1")
+    rounds = _round()
+    answer = forms.page_answered(request.form)
     return _voice(
         lambda: voice_pages.answered(
-            paging_for(app),
-            voice_setup_for(app),
-            incident_id,
-            page_key,
-            request.form.to_dict(),
-            int(rounds) if rounds.isdigit() else 1,
-        )
+            paging_for(app), voice_setup_for(app), incident_id, page_key, answer, rounds
+        ),
+        lambda: unavailable_twiml(incident_id, page_key, rounds, UNAVAILABLE),
     )
 
 
@@ -70,51 +117,71 @@ def page_call(incident_id: int, page_key: str) -> Response:
 def page_keys(incident_id: int, page_key: str) -> Response:
     """Act on 1 (ack), 2 (ack and connect), 3 (escalate) or * (repeat)."""
     app = _app()
+    pressed = forms.key_pressed(request.form)
     return _voice(
         lambda: voice_pages.key_pressed(
-            paging_for(app), voice_setup_for(app), incident_id, page_key, request.form.to_dict()
-        )
+            paging_for(app), voice_setup_for(app), incident_id, page_key, pressed
+        ),
+        lambda: unavailable_twiml(incident_id, page_key, 1, NOT_CONFIRMED),
     )
+
+
+def _hang_up() -> VoiceResponse:
+    # The bridge is over either way; end the analyst's call cleanly, not with Twilio's
+    # application error. The callback itself is kept by the bridge status.
+    response = VoiceResponse()
+    response.hangup()
+    return response
 
 
 @bp.post("/page/<int:incident_id>/<page_key>/bridge")
 def page_bridge(incident_id: int, page_key: str) -> Response:
     """The bridge to the caller ended (or never connected)."""
     app = _app()
-    try:
-        return _twiml(
-            voice_pages.bridge_finished(
-                paging_for(app), incident_id, page_key, request.form.to_dict()
-            )
-        )
-    except Exception:
-        # The bridge is over either way; end the analyst's call cleanly, not with
-        # Twilio's application error. The callback itself is kept by the bridge status.
-        log.exception("bridge end for incident %s failed", incident_id)
-        response = VoiceResponse()
-        response.hangup()
-        return _twiml(response)
+    ended = forms.dial_ended(request.form)
+    return _voice(
+        lambda: voice_pages.bridge_finished(paging_for(app), incident_id, page_key, ended),
+        _hang_up,
+    )
 
 
 @bp.post("/page/<int:incident_id>/<page_key>/amd")
 def page_amd(incident_id: int, page_key: str) -> Response:
     """Twilio's answering-machine detection finished."""
-    callbacks.amd_result(paging_for(_app()), incident_id, page_key, request.form.to_dict())
-    return Response(status=204)
+    paging = paging_for(_app())
+    answered = forms.page_answered(request.form)
+    return _report(
+        "page_amd",
+        incident_id,
+        page_key,
+        lambda: callbacks.amd_result(paging, incident_id, page_key, answered),
+    )
 
 
 @bp.post("/status/page/<int:incident_id>/<page_key>")
 def page_status(incident_id: int, page_key: str) -> Response:
     """An SMS or call page changed status."""
-    callbacks.page_status(paging_for(_app()), incident_id, page_key, request.form.to_dict())
-    return Response(status=204)
+    paging = paging_for(_app())
+    report = forms.page_status(request.form)
+    return _report(
+        "page_status",
+        incident_id,
+        page_key,
+        lambda: callbacks.page_status(paging, incident_id, page_key, report),
+    )
 
 
 @bp.post("/status/bridge/<int:incident_id>/<page_key>")
 def bridge_status(incident_id: int, page_key: str) -> Response:
     """The caller answered (or left) the bridge: the answer is the SLA callback."""
-    voice_pages.bridge_status(paging_for(_app()), incident_id, page_key, request.form.to_dict())
-    return Response(status=204)
+    paging = paging_for(_app())
+    progress = forms.call_progress(request.form)
+    return _report(
+        "bridge_status",
+        incident_id,
+        page_key,
+        lambda: voice_pages.bridge_status(paging, incident_id, page_key, progress),
+    )
 
 
 @bp.post("/test-page")

@@ -1,9 +1,11 @@
-"""Inbound calls to the emergency line: thin views over ``voiceline.line.calls``.
+"""Inbound calls to the emergency line: thin views over ``voiceline.line``.
 
-A caller must always get TwiML that takes their message, fast. Each view runs its work
-on a small thread pool with a deadline; if the work fails or is still running when the
-deadline passes (a database outage, a slow dependency), the caller gets TwiML that
-records their message and what is needed to recover it goes to the spool.
+Each view parses the signed form into an event (``voiceline.twilio_forms``) and the
+query string it put in its own callback URLs, then runs the service within the deadline
+(``webhooks.deadline``). A caller must always get TwiML that takes their message: if the
+service fails or is late, the caller gets TwiML that records it, and the raw verified
+form goes to the spool, from which ``voiceline.line.recovery`` replays it through the
+same parser once the database answers.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
 from typing import Any
 
@@ -20,18 +21,21 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from voiceline import extensions
+from voiceline import twilio_forms as forms
 from voiceline.incidents.handover import hand_over
-from voiceline.line import calls as line
+from voiceline.line import calls, messages, missed_calls
 from voiceline.line.prompts import Prompts
-from voiceline.line.spool import Spool
+from voiceline.twilio_events import RecordingDone
 from voiceline.urls import UrlFor
 from webhooks.blueprint import bp
+from webhooks.deadline import spool_of, within_deadline
 
 log = logging.getLogger(__name__)
 
-ANSWER_DEADLINE_SECONDS = 1.2
-_work = ThreadPoolExecutor(max_workers=16, thread_name_prefix="voice")
 _paging = ThreadPoolExecutor(max_workers=4, thread_name_prefix="handover")
+
+# The priorities our own <Record> URLs carry; anything else is decided afresh.
+PRIORITIES = frozenset({"emergency", "billable", "standard", "unverified", "addendum", "fallback"})
 
 
 def twiml(response: VoiceResponse) -> Response:
@@ -39,18 +43,14 @@ def twiml(response: VoiceResponse) -> Response:
     return Response(str(response), mimetype="text/xml")
 
 
-def spool_of(app: Flask) -> Spool:
-    """Return the app's spool for messages taken while the database is unreachable."""
-    return Spool(app.config["VOICELINE"].spool_dir)
-
-
-def _optional_int(name: str) -> int | None:
-    value = request.args.get(name)
-    return int(value) if value and value.isdigit() else None
+def _query_number(name: str) -> int | None:
+    """Return a positive whole number from our own query string, or None."""
+    number = forms.whole_number(request.args.get(name))
+    return number if number else None
 
 
 def run_for_caller(
-    work: Callable[[Session, dict[str, str], datetime], line.Reply],
+    work: Callable[[Session, datetime], calls.Reply],
     fallback: Callable[[], VoiceResponse],
     spool_kind: str,
     **spool_data: Any,
@@ -61,30 +61,30 @@ def run_for_caller(
     now = extensions.clock(app).now()
     database = extensions.database(app)
 
-    def job() -> line.Reply:
+    def job() -> calls.Reply:
         with database.session() as session:
-            return work(session, form, now)
+            return work(session, now)
 
-    future = _work.submit(job)
     try:
-        reply = future.result(timeout=ANSWER_DEADLINE_SECONDS)
-    except FutureTimeout:
+        reply = within_deadline(job)
+    except TimeoutError:
         log.error(
-            "%s for call %s missed its deadline; caller gets the fallback",
-            request.path,
-            form.get("CallSid"),
+            "%s for call %s missed its deadline; caller gets the fallback", request.path, _sid()
         )
         spool_of(app).write(spool_kind, form=form, at=now.isoformat(), **spool_data)
         return twiml(fallback())
     except Exception:
-        log.exception(
-            "%s failed for call %s; caller gets the fallback", request.path, form.get("CallSid")
-        )
+        log.exception("%s failed for call %s; caller gets the fallback", request.path, _sid())
         spool_of(app).write(spool_kind, form=form, at=now.isoformat(), **spool_data)
         return twiml(fallback())
     if reply.to_page:
         _paging.submit(hand_over, app, list(reply.to_page))
     return twiml(reply.twiml)
+
+
+def _sid() -> str:
+    """Return the request's call, for the log."""
+    return forms.call_leg(request.form).sid
 
 
 def _goodbye(prompt: str) -> Callable[[], VoiceResponse]:
@@ -100,14 +100,15 @@ def _goodbye(prompt: str) -> Callable[[], VoiceResponse]:
 
 
 def _fallback() -> VoiceResponse:
-    return line.fallback_twiml(extensions.services().callback_url)  # type: ignore[attr-defined]
+    return calls.fallback_twiml(extensions.services().callback_url)  # type: ignore[attr-defined]
 
 
 @bp.post("/voice")
 def incoming_call() -> Response:
     """Answer a call to the emergency line."""
     url_for = extensions.services().callback_url
-    return run_for_caller(lambda s, f, now: line.answer(s, f, now, url_for), _fallback, "call")
+    event = forms.incoming_call(request.form)
+    return run_for_caller(lambda s, now: calls.answer(s, event, now, url_for), _fallback, "call")
 
 
 @bp.post("/voice/menu")
@@ -115,22 +116,33 @@ def menu() -> Response:
     """Act on the caller's menu choice."""
     url_for = extensions.services().callback_url
     kind = "billable" if request.args.get("kind") == "billable" else "emergency"
-    attempt = _optional_int("attempt") or 1
+    attempt = _query_number("attempt") or 1
+    pressed = forms.key_pressed(request.form)
     return run_for_caller(
-        lambda s, f, now: line.menu(s, f, now, url_for, kind, attempt), _fallback, "call"
+        lambda s, now: calls.menu(s, pressed, now, url_for, kind, attempt), _fallback, "call"
     )
 
 
+def _message_query() -> tuple[str, int | None]:
+    """Return the priority and incident our <Record> URL carries (unknown: decide afresh)."""
+    priority = request.args.get("priority", "fallback")
+    incident_id = _query_number("incident")
+    if priority not in PRIORITIES or (priority == "addendum" and incident_id is None):
+        # An addendum names its incident; without one the message is taken like any other.
+        return "fallback", incident_id
+    return priority, incident_id
+
+
 def _after_record(
-    step: Callable[[Session, dict[str, str], datetime, UrlFor, str, int | None], line.Reply],
+    step: Callable[[Session, RecordingDone, datetime, UrlFor, str, int | None], calls.Reply],
     goodbye_prompt: str,
 ) -> Response:
     """Run a step that follows <Record>; its fallback thanks the caller and hangs up."""
     url_for = extensions.services().callback_url
-    priority = request.args.get("priority", "fallback")
-    incident_id = _optional_int("incident")
+    priority, incident_id = _message_query()
+    done = forms.recording_done(request.form)
     return run_for_caller(
-        lambda s, f, now: step(s, f, now, url_for, priority, incident_id),
+        lambda s, now: step(s, done, now, url_for, priority, incident_id),
         _goodbye(goodbye_prompt),
         "message",
         priority=priority,
@@ -141,29 +153,30 @@ def _after_record(
 @bp.post("/voice/recorded")
 def recorded() -> Response:
     """The caller finished their message."""
-    return _after_record(line.recorded, "thanks_unknown")
+    return _after_record(messages.recorded, "thanks_unknown")
 
 
 @bp.post("/voice/no-message")
 def no_message() -> Response:
     """The recording was empty; the call still leaves a record."""
-    return _after_record(line.no_message, "no_message")
+    return _after_record(messages.no_message, "no_message")
 
 
 @bp.post("/voice/desk")
 def desk_result() -> Response:
     """The support desk answered, or not."""
     url_for = extensions.services().callback_url
-    return run_for_caller(lambda s, f, now: line.desk_result(s, f, now, url_for), _fallback, "call")
+    ended = forms.dial_ended(request.form)
+    return run_for_caller(
+        lambda s, now: calls.desk_result(s, ended, now, url_for), _fallback, "call"
+    )
 
 
-def _callback(
-    work: Callable[[Session, dict[str, str], datetime], list[int]], kind: str, **data: Any
-) -> Response:
+def _callback(work: Callable[[Session, datetime], list[int]], kind: str, **data: Any) -> Response:
     """Handle a status callback; on failure spool it so nothing is lost."""
 
-    def as_reply(session: Session, form: dict[str, str], now: datetime) -> line.Reply:
-        return line.Reply(VoiceResponse(), work(session, form, now))
+    def as_reply(session: Session, now: datetime) -> calls.Reply:
+        return calls.Reply(VoiceResponse(), work(session, now))
 
     run_for_caller(as_reply, VoiceResponse, kind, **data)
     return Response(status=204)
@@ -172,10 +185,10 @@ def _callback(
 @bp.post("/recording")
 def recording_status() -> Response:
     """A recording completed or was absent (too short, silent)."""
-    priority = request.args.get("priority", "fallback")
-    incident_id = _optional_int("incident")
+    priority, incident_id = _message_query()
+    report = forms.recording_reported(request.form)
     return _callback(
-        lambda s, f, now: line.recording_status(s, f, now, priority, incident_id),
+        lambda s, now: messages.recording_status(s, report, now, priority, incident_id),
         "recording",
         priority=priority,
         incident=incident_id,
@@ -185,15 +198,17 @@ def recording_status() -> Response:
 @bp.post("/status/call")
 def call_status() -> Response:
     """An inbound call changed state (the number's 'call status changes' URL)."""
-    return _callback(lambda s, f, now: line.call_status(s, f, now), "call_status")
+    changed = forms.call_status_changed(request.form)
+    return _callback(lambda s, now: missed_calls.call_status(s, changed, now), "call_status")
 
 
 @bp.post("/transcription")
 def transcription() -> Response:
     """Twilio finished transcribing a message."""
+    done = forms.transcription_done(request.form)
 
-    def work(session: Session, form: dict[str, str], now: datetime) -> list[int]:
-        line.transcription(session, form)
+    def work(session: Session, now: datetime) -> list[int]:
+        messages.transcription(session, done)
         return []
 
     return _callback(work, "transcription")

@@ -213,8 +213,15 @@ def test_a_page_whose_details_cannot_be_loaded_still_says_what_to_do(
     with extensions.database(paged).session() as session:
         session.execute(update(Incident).values(escalation_state={"version": 99}))
     twiml = answer(client, paged)
-    assert "cannot be loaded right now. Please check your text messages" in twiml.says()
-    assert twiml.verbs() == ["Say", "Hangup"]
+    assert "cannot be loaded right now. To try again, press any key." in twiml.says()
+    assert "Please check your text messages, or call the emergency line" in twiml.says()
+    assert twiml.verbs() == ["Gather", "Say", "Hangup"]
+    retry = path_of(twiml.one("Gather").get("action", ""))
+    assert retry == f"/twilio/page/1/{VOICE}?round=2"
+    # Still broken on the last round: no more retries, just what to do instead.
+    last = answer(client, paged, f"/twilio/page/1/{VOICE}?round=3")
+    assert last.verbs() == ["Say", "Hangup"]
+    assert "cannot be loaded right now. Please check your text messages" in last.says()
 
 
 def test_a_late_unknown_detection_does_not_undo_a_key_press(

@@ -85,10 +85,23 @@ def test_parse_reply_understands_commands(body: str, command: Command) -> None:
         "ok thanks",
         "A-12",
         "\U0001f44d",
+        "A\u0661",  # ARABIC-INDIC DIGIT ONE: a digit, but not one of ours
+        "\u0661\u0662C",
+        "E \uff13",  # FULLWIDTH DIGIT THREE
+        "ACK \u00b2",
+        "ACK 99999999999999999999",
     ],
 )
 def test_parse_reply_leaves_everything_else_unknown(body: str) -> None:
     assert parse_reply(body) == Command("unknown")
+
+
+@given(st.text(max_size=40))
+def test_an_incident_number_is_ascii_digits_that_fit_a_column(body: str) -> None:
+    number = parse_reply(body).incident_number
+    if number is not None:
+        assert 0 < number < 10**9
+        assert str(number) in body
 
 
 @given(st.text(max_size=40))

@@ -1,17 +1,20 @@
-"""The emergency line: what a caller hears, and the record their call leaves.
+"""The emergency line's call flow: answering, the menus, and the support desk.
 
-Each function handles one Twilio request for one call and returns a ``Reply``: the TwiML
-(built with ``twilio.twiml.voice_response``) and the incidents to hand over to paging
-once the transaction commits. Decisions are pure (``entitlement.decide``); this module
-joins them to the directory and the database.
+Each function takes one Twilio event (``voiceline.twilio_events``) for one call and
+returns a ``Reply``: the TwiML (built with ``twilio.twiml.voice_response``) and the
+incidents to hand over to paging once the transaction commits. Decisions are pure
+(``entitlement.decide``); this module joins them to the directory and the database.
+What follows the ``<Record>`` (the message, its recording, its transcription) is in
+``voiceline.line.messages``; calls that end without one are in
+``voiceline.line.missed_calls``. The split follows the call: the flow up to the beep
+changes with the plans and prompts, the message-taking with the incident's rules.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -31,23 +34,15 @@ from voiceline.customers.services import (
     target_for,
 )
 from voiceline.hours import is_open_at
-from voiceline.incidents.handover import mark_for_paging
-from voiceline.incidents.models import Incident, Recording
-from voiceline.line.incidents import (
-    PAGED_PRIORITIES,
-    attach_recording,
-    log_event,
-    open_incident,
-    open_incident_of,
-)
+from voiceline.incidents.models import Incident
+from voiceline.line.incidents import PAGED_PRIORITIES, log_event, open_incident_of
 from voiceline.line.models import Call
 from voiceline.line.prompts import Prompts, prompts_for
 from voiceline.phones import caller_e164
+from voiceline.twilio_events import CallLeg, DialEnded, IncomingCall, KeyPressed
+from voiceline.urls import UrlFor
 
 log = logging.getLogger(__name__)
-
-Form = Mapping[str, str]
-UrlFor = Callable[..., str]  # (endpoint, **query) -> absolute public URL
 
 MAX_MESSAGE_SECONDS = 300
 SILENCE_TIMEOUT_SECONDS = 10
@@ -155,29 +150,41 @@ def fallback_twiml(url_for: UrlFor, prompts: Prompts | None = None) -> VoiceResp
 # --- the call, step by step ---------------------------------------------------------------
 
 
-def _ensure_call(session: Session, form: Form, view: CallView, route: str) -> Call:
-    call_sid = form.get("CallSid", "")
-    call = session.scalars(select(Call).filter_by(call_sid=call_sid)).one_or_none()
+def stored_call(session: Session, call_sid: str) -> Call | None:
+    """Return the row of an inbound call, if it was stored."""
+    return session.scalars(select(Call).filter_by(call_sid=call_sid)).one_or_none()
+
+
+def ensure_call(session: Session, leg: CallLeg, view: CallView, route: str) -> Call:
+    """Return the call's row, storing it on its first request."""
+    call = stored_call(session, leg.sid)
     if call is None:
         call = Call(
-            call_sid=call_sid,
+            call_sid=leg.sid,
             direction="inbound",
-            from_number=form.get("From"),
-            to_number=form.get("To"),
+            from_number=leg.from_number,
+            to_number=leg.to_number,
             customer_id=view.caller.customer.id if view.caller.customer else None,
             contact_id=view.caller.contact.id if view.caller.contact else None,
             route=route,
             started_at=view.now,
-            status=form.get("CallStatus"),
+            status=leg.status,
         )
         session.add(call)
         session.flush()
     return call
 
 
-def answer(session: Session, form: Form, now: datetime, url_for: UrlFor) -> Reply:
+def caller_number(leg: CallLeg) -> str | None:
+    """Return the caller's number in E.164, or None when withheld or unreadable."""
+    # Twilio gives the caller's country when it knows it; local digits are read in it.
+    return caller_e164(leg.from_number, default_region=leg.country or "US")
+
+
+def answer(session: Session, event: IncomingCall, now: datetime, url_for: UrlFor) -> Reply:
     """Answer a new call: identify the caller and choose the path for this moment."""
-    number = caller_e164(form.get("From"), default_region=_region(form))
+    leg = event.call
+    number = caller_number(leg)
     view = view_of(session, number, now)
     response = VoiceResponse()
 
@@ -185,7 +192,7 @@ def answer(session: Session, form: Form, now: datetime, url_for: UrlFor) -> Repl
     # Only an emergency that is being paged turns a new call into an update: a caller with
     # a next-business-day message open must still reach the menu if the business is down.
     if existing is not None and existing.priority in PAGED_PRIORITIES:
-        call = _ensure_call(session, form, view, "repeat")
+        call = ensure_call(session, leg, view, "repeat")
         call.incident_id = existing.id
         log_event(
             session, existing, "caller_called_again", now, actor=number, call_sid=call.call_sid
@@ -198,9 +205,9 @@ def answer(session: Session, form: Form, now: datetime, url_for: UrlFor) -> Repl
     if not view.caller.is_authorized or view.caller.customer is None:
         decision = decide(None, view.calendar, now)
         if decision.route is Route.DESK and _desk_number(view):
-            _ensure_call(session, form, view, "desk")
+            ensure_call(session, leg, view, "desk")
             return Reply(_dial_desk(view, url_for))
-        _ensure_call(session, form, view, "unknown")
+        ensure_call(session, leg, view, "unknown")
         view.say(response, "greeting")
         view.say(response, "record_unknown")
         record_message(response, view, url_for, "unverified")
@@ -208,7 +215,7 @@ def answer(session: Session, form: Form, now: datetime, url_for: UrlFor) -> Repl
 
     customer = view.caller.customer
     decision = decide(plan_terms_for(customer.plan), view.calendar, now)
-    _ensure_call(session, form, view, decision.route.value)
+    ensure_call(session, leg, view, decision.route.value)
     if decision.route is Route.DESK and _desk_number(view):
         return Reply(_dial_desk(view, url_for))
     if decision.route in (Route.EMERGENCY_MENU, Route.BILLABLE_MENU):
@@ -219,11 +226,6 @@ def answer(session: Session, form: Form, now: datetime, url_for: UrlFor) -> Repl
     view.say(response, "record_standard")
     record_message(response, view, url_for, "standard")
     return Reply(response)
-
-
-def _region(form: Form) -> str | None:
-    country = form.get("FromCountry") or form.get("CallerCountry")
-    return country if country and len(country) == 2 else "US"
 
 
 def _desk_number(view: CallView) -> str | None:
@@ -256,13 +258,12 @@ def _menu(
 
 
 def menu(
-    session: Session, form: Form, now: datetime, url_for: UrlFor, kind: str, attempt: int
+    session: Session, pressed: KeyPressed, now: datetime, url_for: UrlFor, kind: str, attempt: int
 ) -> Reply:
     """Act on the digit pressed in the emergency or billable menu."""
-    number = caller_e164(form.get("From"), default_region=_region(form))
-    view = view_of(session, number, now)
-    call = _ensure_call(session, form, view, f"{kind}_menu")
-    digit = (form.get("Digits") or "").strip()[:1]
+    view = view_of(session, caller_number(pressed.call), now)
+    call = ensure_call(session, pressed.call, view, f"{kind}_menu")
+    digit = pressed.digits[:1]
     response = VoiceResponse()
     route = Route.EMERGENCY_MENU if kind == "emergency" else Route.BILLABLE_MENU
     if digit == "1" and kind == "emergency":
@@ -322,196 +323,16 @@ def _say_status(
         view.say(response, "repeat_standard")
 
 
-def _priority_of(view: CallView, priority: str) -> str:
-    if priority == "fallback":
-        # The message was taken while we could not decide; decide now, for that moment.
-        if not view.caller.is_authorized or view.caller.customer is None:
-            return "unverified"
-        decision = decide(plan_terms_for(view.caller.customer.plan), view.calendar, view.now)
-        return "emergency" if decision.route is Route.EMERGENCY_MENU else "standard"
-    return priority
-
-
-def take_message(
-    session: Session,
-    form: Form,
-    now: datetime,
-    priority: str,
-    incident_id: int | None = None,
-    finished_at: datetime | None = None,
-) -> tuple[Incident | None, list[int], CallView]:
-    """Open (or find) the incident for a recorded message and attach the recording."""
-    number = caller_e164(form.get("From"), default_region=_region(form))
-    call_sid = form.get("CallSid", "")
-    stored_call = session.scalars(select(Call).filter_by(call_sid=call_sid)).one_or_none()
-    if number is None and stored_call is not None:
-        number = caller_e164(stored_call.from_number)
-    view = view_of(session, number, finished_at or now)
-    call = _ensure_call(
-        session, form, view, (stored_call.route if stored_call else None) or "fallback"
-    )
-    recording_sid = form.get("RecordingSid")
-    to_page: list[int] = []
-    if priority == "addendum" and incident_id is not None:
-        incident = session.get(Incident, incident_id)
-        if incident is not None and recording_sid:
-            attach_recording(
-                session,
-                incident,
-                call_sid=call_sid,
-                recording_sid=recording_sid,
-                url=form.get("RecordingUrl"),
-                duration=_int(form.get("RecordingDuration")),
-                now=now,
-                is_addendum=True,
-            )
-        return incident, to_page, view
-    priority = _priority_of(view, priority)
-    incident, created = open_incident(
-        session,
-        call_sid=call_sid,
-        caller=view.caller,
-        priority=priority,
-        clock_started_at=finished_at or now,
-        now=now,
-        missed=not recording_sid,
-    )
-    call.incident_id = incident.id
-    if recording_sid and not created and incident.summary.startswith("Missed "):
-        # a message that arrives after the call was logged as missed (spool replay order)
-        incident.summary = _message_summary(incident.summary)
-    if recording_sid:
-        attach_recording(
-            session,
-            incident,
-            call_sid=call_sid,
-            recording_sid=recording_sid,
-            url=form.get("RecordingUrl"),
-            duration=_int(form.get("RecordingDuration")),
-            now=now,
-        )
-    if created and call.billable_consent_at is not None:
-        log_event(
-            session,
-            incident,
-            "billable_consent",
-            call.billable_consent_at,
-            actor=number,
-            rate=view.caller.customer.plan.billable_rate if view.caller.customer else None,
-        )
-    if created and _is_paged(priority, view):
-        mark_for_paging(session, incident, now)
-        to_page.append(incident.id)
-    return incident, to_page, view
-
-
-def _message_summary(missed_summary: str) -> str:
-    text = missed_summary.removeprefix("Missed ").removesuffix(", no message left")
-    kind, _, rest = text.partition(" call from ")
-    return f"{kind.capitalize()} message from {rest}"
-
-
-def _is_paged(priority: str, view: CallView) -> bool:
-    if priority in PAGED_PRIORITIES:
-        return True
-    return priority == "unverified" and bool(view.service.get("page_unverified", False))
-
-
-def without_recording(form: Form) -> dict[str, str]:
-    """Return the call's parameters minus the recording: what a missed call leaves."""
-    return {k: v for k, v in form.items() if k not in ("RecordingSid", "RecordingUrl")}
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
-
-
-def recorded(
-    session: Session,
-    form: Form,
-    now: datetime,
-    url_for: UrlFor,
-    priority: str,
-    incident_id: int | None,
-) -> Reply:
-    """The caller finished speaking: open the incident and say what happens next."""
-    incident, to_page, view = take_message(session, form, now, priority, incident_id)
-    response = VoiceResponse()
-    if priority == "addendum":
-        view.say(response, "thanks_addendum")
-    elif incident is not None and incident.priority == "emergency":
-        view.say(response, "thanks_emergency", target=_target_phrase(incident))
-    elif incident is not None and incident.priority == "billable":
-        phrase = _target_phrase(incident)
-        view.say(
-            response,
-            "thanks_billable",
-            within=f" within {phrase}" if incident.target_minutes else "",
-        )
-    elif incident is not None and incident.priority == "standard":
-        view.say(response, "thanks_standard")
-    else:
-        view.say(response, "thanks_unknown")
-    response.hangup()
-    return Reply(response, to_page)
-
-
-def _target_phrase(incident: Incident) -> str:
-    if incident.target_minutes is None:
-        return "as soon as possible"
-    return Target(incident.target_minutes, incident.target_clock or "wall").phrase()
-
-
-def recording_status(
-    session: Session, form: Form, now: datetime, priority: str, incident_id: int | None
-) -> list[int]:
-    """Twilio reports a recording completed or absent; make sure the call left a record."""
-    status = form.get("RecordingStatus", "")
-    if status == "completed":
-        _, to_page, _ = take_message(session, form, now, priority, incident_id)
-        return to_page
-    if status == "absent" and priority != "addendum":
-        data = without_recording(form)
-        _, to_page, _ = take_message(session, data, now, priority, incident_id)
-        return to_page
-    return []
-
-
-def no_message(
-    session: Session,
-    form: Form,
-    now: datetime,
-    url_for: UrlFor,
-    priority: str,
-    incident_id: int | None,
-) -> Reply:
-    """The recording was empty: log a missed call so someone still calls back."""
-    response = VoiceResponse()
-    if priority == "addendum":
-        view = view_of(session, caller_e164(form.get("From")), now)
-        view.say(response, "thanks_addendum")
-        response.hangup()
-        return Reply(response)
-    data = without_recording(form)
-    _, to_page, view = take_message(session, data, now, priority, incident_id)
-    view.say(response, "no_message")
-    response.hangup()
-    return Reply(response, to_page)
-
-
-def desk_result(session: Session, form: Form, now: datetime, url_for: UrlFor) -> Reply:
+def desk_result(session: Session, ended: DialEnded, now: datetime, url_for: UrlFor) -> Reply:
     """The desk answered (done) or did not (the emergency menu if covered, else a message)."""
     response = VoiceResponse()
-    call = session.scalars(select(Call).filter_by(call_sid=form.get("CallSid", ""))).one_or_none()
+    call = stored_call(session, ended.call.sid)
     if call is not None:
-        call.choice = f"desk {form.get('DialCallStatus') or 'unknown'}"
-    if form.get("DialCallStatus") == "completed":
+        call.choice = f"desk {ended.dial_status or 'unknown'}"
+    if ended.dial_status == "completed":
         response.hangup()
         return Reply(response)
-    view = view_of(session, caller_e164(form.get("From"), default_region=_region(form)), now)
+    view = view_of(session, caller_number(ended.call), now)
     view.say(response, "desk_missed")
     customer = view.caller.customer
     if view.caller.is_authorized and customer is not None and _is_covered_now(view):
@@ -532,70 +353,3 @@ def _is_covered_now(view: CallView) -> bool:
     return terms.after_hours_cover and is_open_at(
         terms.effective_cover_hours, view.calendar.tz, view.now
     )
-
-
-def call_status(session: Session, form: Form, now: datetime) -> list[int]:
-    """An inbound call ended: a caller who hung up before the beep still leaves a record."""
-    call = session.scalars(select(Call).filter_by(call_sid=form.get("CallSid", ""))).one_or_none()
-    if call is None:
-        return []
-    status = form.get("CallStatus")
-    call.status = status
-    if status not in ("completed", "busy", "failed", "no-answer", "canceled"):
-        return []
-    call.ended_at = now
-    if call.incident_id is not None or call.route == "repeat" or call.choice == "desk completed":
-        return []  # the caller's incident exists, or the desk took the call
-    if call.route == "desk" and call.choice is None:
-        return []  # hung up while the desk was ringing: the desk saw the missed call
-    if call.choice and call.choice.startswith("emergency"):
-        priority = "emergency"
-    elif call.choice == "billable":
-        priority = "billable"
-    elif call.route == Route.EMERGENCY_MENU.value and not call.choice:
-        priority = "emergency"  # hung up in the menu of a covered plan: treat as urgent
-    elif call.route == "unknown":
-        priority = "unverified"
-    else:
-        priority = "standard"
-    data = without_recording(form)
-    if not data.get("From") and call.from_number:
-        data["From"] = call.from_number
-    _, to_page, _ = take_message(session, data, now, priority, None)
-    return to_page
-
-
-UNFINISHED_CALL_AGE = timedelta(minutes=15)
-
-
-def sweep_unfinished_calls(session: Session, now: datetime) -> list[int]:
-    """Log missed calls whose end Twilio never reported (no 'call status changes' URL).
-
-    A call still without an incident 15 minutes after it started (longer than the menu
-    plus the longest message) is treated as having ended then.
-    """
-    stale = session.scalars(
-        select(Call).where(
-            Call.direction == "inbound",
-            Call.incident_id.is_(None),
-            Call.ended_at.is_(None),
-            Call.started_at <= now - UNFINISHED_CALL_AGE,
-        )
-    ).all()
-    to_page: list[int] = []
-    for call in stale:
-        to_page += call_status(
-            session,
-            {"CallSid": call.call_sid, "From": call.from_number or "", "CallStatus": "completed"},
-            now,
-        )
-    return to_page
-
-
-def transcription(session: Session, form: Form) -> None:
-    """Store the text Twilio transcribed from a message."""
-    recording = session.scalars(
-        select(Recording).filter_by(recording_sid=form.get("RecordingSid", ""))
-    ).one_or_none()
-    if recording is not None and form.get("TranscriptionStatus") == "completed":
-        recording.transcription = form.get("TranscriptionText")

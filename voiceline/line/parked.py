@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from voiceline import twilio_forms as forms
 from voiceline.admin.models import AdminNotice
 from voiceline.line.spool import Spool
 
@@ -64,8 +65,8 @@ def _read(spool: Spool, path: Path) -> ParkedEntry:
     return ParkedEntry(
         name=path.name,
         kind=str(entry.get("kind") or "entry"),
-        call_sid=str(form.get("CallSid") or ""),
-        caller=str(form.get("From") or ""),
+        call_sid=str(form.get(forms.CALL_SID) or ""),
+        caller=str(form.get(forms.FROM) or ""),
         priority=str(entry.get("priority") or ""),
         spooled_at=str(entry.get("spooled_at") or ""),
         reason=spool.reason_parked(path),

@@ -23,10 +23,11 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
+from voiceline import twilio_forms as forms
 from voiceline.clock import Clock
 from voiceline.db import Database
 from voiceline.incidents.models import Incident, Recording
-from voiceline.line import calls as line
+from voiceline.line import messages, missed_calls
 from voiceline.line.incidents import log_event
 from voiceline.line.models import Call
 from voiceline.line.parked import sync_parked_notices
@@ -40,14 +41,14 @@ SHOWN_VALUE = 40  # characters of a dropped value kept in the note
 
 # The Twilio parameters the line stores, and what fits: whole seconds within a call's
 # length, and text within its column.
-SECONDS_FIELDS = ("RecordingDuration",)
+SECONDS_FIELDS = (forms.RECORDING_DURATION,)
 TEXT_FIELDS: dict[str, int | None] = {
     name: getattr(column.type, "length", None)
     for name, column in (
-        ("From", Call.__table__.c.from_number),
-        ("To", Call.__table__.c.to_number),
-        ("CallStatus", Call.__table__.c.status),
-        ("RecordingUrl", Recording.__table__.c.url),
+        (forms.FROM, Call.__table__.c.from_number),
+        (forms.TO, Call.__table__.c.to_number),
+        (forms.CALL_STATUS, Call.__table__.c.status),
+        (forms.RECORDING_URL, Recording.__table__.c.url),
     )
 }
 
@@ -104,7 +105,7 @@ def replay_entry(database: Database, entry: dict[str, Any], now: datetime) -> li
             log.info(
                 "spooled %s of call %s met a row stored meanwhile; merging",
                 _name(entry),
-                form.get("CallSid"),
+                form.get(forms.CALL_SID),
             )
 
 
@@ -118,18 +119,22 @@ def _apply(
     if kind == "call":
         # The caller got the fallback recorder; if no message ever arrives, the call
         # itself must still leave a record someone will call back on.
-        missed = line.without_recording(form)
-        _, to_page, _ = line.take_message(session, missed, now, "fallback", None, at)
+        leg = forms.call_leg(form)
+        _, to_page, _ = messages.take_message(session, leg, None, now, "fallback", None, at)
         return to_page
     if kind == "message":
-        _, to_page, _ = line.take_message(session, form, now, priority, incident_id, at)
+        done = forms.recording_done(form)
+        _, to_page, _ = messages.take_message(
+            session, done.call, done.recording, now, priority, incident_id, at
+        )
         return to_page
     if kind == "recording":
-        return line.recording_status(session, form, now, priority, incident_id)
+        report = forms.recording_reported(form)
+        return messages.recording_status(session, report, now, priority, incident_id)
     if kind == "call_status":
-        return line.call_status(session, form, now)
+        return missed_calls.call_status(session, forms.call_status_changed(form), now)
     if kind == "transcription":
-        line.transcription(session, form)
+        messages.transcription(session, forms.transcription_done(form))
         return []
     log.warning("unknown spool entry kind %r ignored", kind)
     return []
@@ -152,12 +157,12 @@ def _note_dropped(
     now: datetime,
 ) -> None:
     """Write what was dropped into the log of the incident the entry fed."""
-    incident = _incident_of(session, entry, form.get("CallSid", ""))
+    incident = _incident_of(session, entry, form.get(forms.CALL_SID, ""))
     if incident is None:
         log.warning(
             "spooled %s of call %s: dropped values no column can hold: %s",
             _name(entry),
-            form.get("CallSid"),
+            form.get(forms.CALL_SID),
             dropped,
         )
         return

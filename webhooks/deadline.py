@@ -1,0 +1,66 @@
+"""Answer Twilio within a deadline, whatever the database does.
+
+Twilio waits 15 s and then plays "an application error has occurred" to whoever is on
+the line, a caller in an emergency or an analyst being paged. So each webhook runs its
+work on a small thread pool and waits at most ``ANSWER_DEADLINE_SECONDS``; if the work
+fails or is still running then (a database outage, a slow lock), the view answers with
+its fallback and keeps what is needed to finish the job in the spool. Work that finishes
+late still commits: the services are idempotent, so the replay finds it done.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Any, TypeVar
+
+from flask import Flask
+
+from escalation.page_reports import page_spool
+from voiceline.line.spool import Spool
+
+ANSWER_DEADLINE_SECONDS = 1.2
+
+T = TypeVar("T")
+
+_work = ThreadPoolExecutor(max_workers=16, thread_name_prefix="webhook")
+_late: set[Future[Any]] = set()
+_late_lock = threading.Lock()
+
+
+def within_deadline(job: Callable[[], T]) -> T:
+    """Return ``job()`` if it finishes in time; raise its error, or TimeoutError if late."""
+    future = _work.submit(job)
+    try:
+        return future.result(timeout=ANSWER_DEADLINE_SECONDS)
+    except TimeoutError:
+        with _late_lock:
+            _late.add(future)
+        future.add_done_callback(_forget)
+        raise
+
+
+def _forget(future: Future[Any]) -> None:
+    with _late_lock:
+        _late.discard(future)
+
+
+def wait_for_late_work(timeout: float) -> bool:
+    """Wait until work that missed its deadline has ended; return True if it all has.
+
+    For a clean stop, and for tests that must not tear a database down under it.
+    """
+    with _late_lock:
+        running = list(_late)
+    return not wait(running, timeout=timeout).not_done
+
+
+def spool_of(app: Flask) -> Spool:
+    """Return the app's spool for what callers left while the database was unreachable."""
+    return Spool(app.config["VOICELINE"].spool_dir)
+
+
+def page_spool_of(app: Flask) -> Spool:
+    """Return the app's spool for page reports that could not be stored in time."""
+    return page_spool(app.config["VOICELINE"].spool_dir)

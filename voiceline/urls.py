@@ -19,6 +19,7 @@ TWILIO_PREFIX = "/twilio"
 # endpoint -> rule; the ``twilio.*`` rules are under TWILIO_PREFIX.
 CALLBACK_RULES: dict[str, str] = {
     "twilio.incoming_call": "/voice",
+    "twilio.voice_fallback": "/voice/fallback",
     "twilio.menu": "/voice/menu",
     "twilio.recorded": "/voice/recorded",
     "twilio.no_message": "/voice/no-message",

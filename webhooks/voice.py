@@ -111,6 +111,25 @@ def incoming_call() -> Response:
     return run_for_caller(lambda s, now: calls.answer(s, event, now, url_for), _fallback, "call")
 
 
+@bp.post("/voice/fallback")
+def voice_fallback() -> Response:
+    """Twilio's fallback URL: our primary handler failed, so record without the database.
+
+    Twilio asks this URL when ``/twilio/voice`` (or a later step of the call) errors or
+    times out, e.g. a web worker killed mid-request. Nothing here touches the database:
+    the call goes to the spool (replayed as a missed call if no message follows) and the
+    caller hears the recorder, whose message the line takes as usual, or spools in turn.
+    """
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    now = extensions.clock(app).now()
+    log.error("Twilio used the fallback URL for call %s", _sid())
+    try:
+        spool_of(app).write("call", form=request.form.to_dict(), at=now.isoformat())
+    except OSError:
+        log.exception("could not spool call %s from the fallback URL", _sid())
+    return twiml(_fallback())
+
+
 @bp.post("/voice/menu")
 def menu() -> Response:
     """Act on the caller's menu choice."""

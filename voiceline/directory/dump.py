@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from escalation.models import EscalationPolicy
 from oncall.models import Analyst, Rotation
-from voiceline.customers.models import Customer, Plan, ServiceSetting
+from voiceline.customers.models import Contact, Customer, Plan, ServiceSetting
 from voiceline.directory.values import format_minutes
 from voiceline.hours import format_hours, parse_hours
 
@@ -94,6 +94,12 @@ def policy_entry(policy: EscalationPolicy) -> dict[str, Any]:
     }
 
 
+def contact_entry(contact: Contact) -> dict[str, Any]:
+    """Return one contact as the file writes it (``authorized`` only when it is false)."""
+    entry: dict[str, Any] = {"name": contact.name, "phone": contact.phone, "role": contact.role}
+    return entry if contact.is_authorized else {**entry, "authorized": False}
+
+
 def customer_entry(customer: Customer) -> dict[str, Any]:
     """Return one customer and its contacts as the file writes them."""
     cu: dict[str, Any] = {
@@ -116,15 +122,7 @@ def customer_entry(customer: Customer) -> dict[str, Any]:
         cu["desk_number"] = customer.desk_number
     if customer.prompts:
         cu["prompts"] = customer.prompts
-    cu["contacts"] = [
-        {
-            "name": c.name,
-            "phone": c.phone,
-            "role": c.role,
-            **({} if c.is_authorized else {"authorized": False}),
-        }
-        for c in customer.contacts
-    ]
+    cu["contacts"] = [contact_entry(c) for c in customer.contacts]
     return cu
 
 

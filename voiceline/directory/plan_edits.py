@@ -33,7 +33,6 @@ PLAN_FIELDS = (
     "billable_emergency",
     "billable_rate",
     "monthly_fee",
-    "credit",
     "credit-per",
     "credit-percent_of_monthly_fee",
     "credit-cap_percent",
@@ -143,8 +142,12 @@ def save_plan(
     if plan is None:
         given = {"code": text(form, "code"), **given}
     entry = overlay(current, given, {}, required=PLAN.required)
-    plan_places = places("plan", PLAN_FIELDS)
-    target_places = {f"targets-{index}": f"targets-{row}" for index, row in enumerate(rows)} | {
+    # A problem with the credit rule as a whole is shown at its first field; one with a
+    # target row (a second target for a priority) at the row's metric.
+    plan_places = places("plan", PLAN_FIELDS, {"credit": "credit-per"})
+    target_places = {
+        f"targets-{index}": f"targets-{row}-metric" for index, row in enumerate(rows)
+    } | {
         f"targets-{index}-{key}": f"targets-{row}-{key}"
         for index, row in enumerate(rows)
         for key in TARGET_FIELDS

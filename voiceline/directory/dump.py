@@ -7,10 +7,10 @@ from typing import Any
 
 import yaml
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from escalation.models import EscalationPolicy
-from oncall.models import Analyst, Rotation
+from oncall.models import Analyst, Rotation, RotationMember
 from voiceline.customers.models import Contact, Customer, Plan, ServiceSetting
 from voiceline.directory.values import format_minutes
 from voiceline.hours import format_hours, parse_hours
@@ -132,14 +132,30 @@ def dump_directory(session: Session) -> dict[str, Any]:
     service = service_entry(session)
     if service is not None:
         out["service"] = service
-    out["plans"] = [plan_entry(p) for p in session.scalars(select(Plan).order_by(Plan.code))]
-    analysts = session.scalars(select(Analyst).order_by(Analyst.code))
+    # Each kind is read with its children in one more query, not one query per row.
+    plans = session.scalars(select(Plan).options(selectinload(Plan.targets)).order_by(Plan.code))
+    out["plans"] = [plan_entry(p) for p in plans]
+    analysts = session.scalars(
+        select(Analyst).options(selectinload(Analyst.contact_methods)).order_by(Analyst.code)
+    )
     out["analysts"] = [analyst_entry(a) for a in analysts]
-    rotations = session.scalars(select(Rotation).order_by(Rotation.code))
+    rotations = session.scalars(
+        select(Rotation)
+        .options(selectinload(Rotation.members).selectinload(RotationMember.analyst))
+        .order_by(Rotation.code)
+    )
     out["rotations"] = [rotation_entry(r) for r in rotations]
     policies = session.scalars(select(EscalationPolicy).order_by(EscalationPolicy.code))
     out["policies"] = [policy_entry(p) for p in policies]
-    customers = session.scalars(select(Customer).order_by(Customer.code))
+    customers = session.scalars(
+        select(Customer)
+        .options(
+            selectinload(Customer.plan),
+            selectinload(Customer.escalation_policy),
+            selectinload(Customer.contacts),
+        )
+        .order_by(Customer.code)
+    )
     out["customers"] = [customer_entry(c) for c in customers]
     return out
 

@@ -39,7 +39,12 @@ MAX_IMPORT_BYTES = 1_000_000
 # The confirmation is a plain form post, and Flask reads at most 500 kB of form fields.
 MAX_TOKEN = 480_000
 TOKEN_MAX_AGE = 60 * 60
+TOO_LARGE = (
+    f"the file is larger than {MAX_IMPORT_BYTES:,} bytes, the most the browser import "
+    "takes; load it with `voiceline directory load`"
+)
 _SALT = "voiceline.directory.import"
+SHOWN_DIFFS = 100
 SECTIONS = ("service", "plans", "analysts", "rotations", "policies", "customers")
 LABELS = {
     "service": "Service settings",
@@ -74,6 +79,16 @@ class Preview:
     token: str | None = None
 
     @property
+    def shown(self) -> list[EntryChange]:
+        """Return the changes shown line by line."""
+        return self.changes[:SHOWN_DIFFS]
+
+    @property
+    def more(self) -> list[EntryChange]:
+        """Return the changes past those shown line by line."""
+        return self.changes[SHOWN_DIFFS:]
+
+    @property
     def created(self) -> list[EntryChange]:
         """Return the entries the import would create."""
         return [c for c in self.changes if c.status == "created"]
@@ -91,12 +106,7 @@ def _serializer(secret_key: str) -> URLSafeTimedSerializer:
 def read_upload(raw: bytes, filename: str) -> str:
     """Return an uploaded file as text; raise DirectoryError if too large or not UTF-8."""
     if len(raw) > MAX_IMPORT_BYTES:
-        raise DirectoryError(
-            [
-                f"{filename}: the file is {len(raw):,} bytes; the browser import takes up to "
-                f"{MAX_IMPORT_BYTES:,} (load a larger one with `voiceline directory load`)"
-            ]
-        )
+        raise DirectoryError([f"{filename}: {TOO_LARGE}"])
     if not raw.strip():
         raise DirectoryError([f"{filename}: the file is empty; choose a directory YAML file"])
     try:
@@ -169,10 +179,15 @@ def preview(
         after = dump_directory(session)
     old, new = _keyed(before), _keyed(after)
     for key, entry in new.items():
+        # Past the first hundred, entries are named without their lines: a page showing
+        # every line of a thousand new customers would be read by nobody.
+        shown = len(result.changes) < SHOWN_DIFFS
         if key not in old:
-            result.changes.append(EntryChange(*key, "created", _diff(None, entry)))
+            lines = _diff(None, entry) if shown else []
+            result.changes.append(EntryChange(*key, "created", lines))
         elif old[key] != entry:
-            result.changes.append(EntryChange(*key, "updated", _diff(old[key], entry)))
+            lines = _diff(old[key], entry) if shown else []
+            result.changes.append(EntryChange(*key, "updated", lines))
         elif key in given:
             result.unchanged += 1
     for section, code in old:

@@ -8,13 +8,14 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from voiceline import extensions
 from voiceline.admin import audit
-from voiceline.admin.auth import current_admin, login_required
+from voiceline.admin.auth import current_admin, is_logged_in, login_required
 from voiceline.db import request_session
 from voiceline.directory.checker import DirectoryError
 from voiceline.directory.dump import dump_directory_yaml
 from voiceline.directory.transfer import (
     LABELS,
     MAX_IMPORT_BYTES,
+    TOO_LARGE,
     Preview,
     apply_import,
     preview,
@@ -50,13 +51,7 @@ def import_form() -> ResponseReturnValue:
 @login_required
 def import_preview() -> ResponseReturnValue:
     """Check an uploaded directory file and show what loading it would change."""
-    try:
-        upload = request.files.get("file")
-    except RequestEntityTooLarge:
-        limit = f"{MAX_IMPORT_BYTES:,}"
-        return _form_page(
-            [f"The file is larger than {limit} bytes; load it with the command line."], 413
-        )
+    upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _form_page(["Choose a directory file (YAML) to upload."], 422)
     filename = upload.filename.replace("\\", "/").rpartition("/")[2][:MAX_FILENAME] or "upload.yaml"
@@ -67,6 +62,14 @@ def import_preview() -> ResponseReturnValue:
         return _form_page(exc.errors, 422)
     result = preview(extensions.database().sessions, text, filename, _secret())
     return _preview_page(result)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
+    """Say how large an upload may be (the body is refused before any view runs)."""
+    if request.endpoint == "directory.import_preview" and is_logged_in():
+        return _form_page([f"The upload: {TOO_LARGE}"], 413)
+    return error
 
 
 @bp.post("/import/apply")

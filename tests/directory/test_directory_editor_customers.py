@@ -20,7 +20,9 @@ from tests.directory_helpers import (
 from tests.line_helpers import CallDriver
 from voiceline.customers.models import Contact
 from voiceline.db import Database
+from voiceline.directory.checker import read_directory_text
 from voiceline.directory.dump import dump_directory
+from voiceline.directory.loader import load_directory
 from voiceline.line.models import Call
 
 ACME = "/admin/directory/customers/acme-dental"
@@ -272,3 +274,19 @@ def test_the_directory_page_finds_a_customer_by_a_contacts_number(editor: FlaskC
     page = text_of(editor.get("/admin/directory/?q=0131"))
     assert "Harbor Law LLP" in page
     assert "Acme Dental" not in page
+
+
+def test_what_the_form_does_not_show_is_kept(editor: FlaskClient, database: Database) -> None:
+    """A customer's own prompts (set in the file) survive an edit of its other fields."""
+    exported = editor.get("/admin/directory/export").get_data(as_text=True)
+    greeting = "Acme Dental's emergency line."
+    with_prompts = exported.replace(
+        "  name: Acme Dental\n", f"  name: Acme Dental\n  prompts:\n    greeting: {greeting}\n", 1
+    )
+    session = database.sessions()
+    load_directory(session, read_directory_text(with_prompts))
+    session.commit()
+    session.close()
+    assert submit(editor, ACME, ACME, {"name": "Acme Dental Group"}).status_code == 302
+    acme = entry(directory_state(database)[0], "customers", "acme-dental")
+    assert (acme["name"], acme["prompts"]) == ("Acme Dental Group", {"greeting": greeting})

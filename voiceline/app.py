@@ -79,6 +79,7 @@ def _register_views(app: Flask) -> None:
     from oncall.views import bp as oncall_bp
     from oncall.views.feeds import bp as feeds_bp
     from voiceline.admin import bp as admin_bp
+    from voiceline.directory.views import bp as directory_bp
     from voiceline.health import bp as health_bp
     from voiceline.home import bp as home_bp
     from voiceline.line.media import bp as media_bp
@@ -93,6 +94,7 @@ def _register_views(app: Flask) -> None:
         feeds_bp,
         incidents_bp,
         sla_bp,
+        directory_bp,
         health_bp,
         media_bp,
         spool_bp,

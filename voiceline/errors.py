@@ -9,6 +9,7 @@
     │   ├── MailError                   SMTP settings, an address, or the server refused
     │   ├── DirectoryError              a directory file that cannot be loaded (file:line)
     │   ├── YamlError                   a document that cannot be read as directory YAML
+    │   ├── EntryRefused                an edit from the admin page, each problem by its field
     │   ├── CalendarError               a business calendar that cannot be used
     │   │   └── CalendarNeverOpens      ... because it is never open
     │   ├── EntitlementError            a plan's terms that cannot be decided on

@@ -29,7 +29,7 @@ from voiceline.directory.checker import Node, parse_minutes, policy_of_node
 from voiceline.directory.dump import dump_directory, dump_directory_yaml
 from voiceline.hours import parse_hours
 
-__all__ = ["Changes", "dump_directory", "dump_directory_yaml", "load_directory"]
+__all__ = ["Changes", "apply_directory", "dump_directory", "dump_directory_yaml", "load_directory"]
 
 
 @dataclass
@@ -342,8 +342,8 @@ def _service(session: Session, data: Node, changes: Changes) -> None:
         changes.touch("service")
 
 
-def load_directory(session: Session, data: Node, actor: str = "cli") -> Changes:
-    """Create or update everything in ``data``, as read_directory_* returned it (checked)."""
+def apply_directory(session: Session, data: Node) -> Changes:
+    """Create or update everything in ``data`` (checked), without an audit entry."""
     changes = Changes()
     session.flush()
     _service(session, data, changes)
@@ -355,6 +355,12 @@ def load_directory(session: Session, data: Node, actor: str = "cli") -> Changes:
     session.flush()
     # Rows changed by bulk statements: objects this session already held are stale.
     session.expire_all()
+    return changes
+
+
+def load_directory(session: Session, data: Node, actor: str = "cli") -> Changes:
+    """Create or update everything in ``data``, as read_directory_* returned it (checked)."""
+    changes = apply_directory(session, data)
     if changes.count:
         session.add(
             AuditEntry(

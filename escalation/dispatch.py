@@ -41,7 +41,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
+from escalation.bundle_texts import bundle_sms
+from escalation.bundles import bundle_rows, hold_for_rate, lock_destination
 from escalation.events import Event, PageFailed
 from escalation.models import Page
 from escalation.runner import Outcome, feed, lock_incident, on_sqlite, start, subject_of
@@ -172,7 +175,7 @@ def send_due_pages(paging: Paging, incident_id: int | None = None) -> int:
 
 @dataclass(frozen=True)
 class _Claim:
-    """A page this sender claimed, with what sending it needs."""
+    """A page this sender claimed, with what sending it needs; a bundle carries riders."""
 
     page_id: int
     incident_id: int
@@ -180,60 +183,103 @@ class _Claim:
     to: str
     channel: str
     body: str
+    riders: tuple[tuple[int, int, str], ...] = ()  # (page id, incident id, key) of the others
 
 
 def _claim_next_page(paging: Paging, incident_id: int | None) -> _Claim | None:
-    """Claim the oldest due queued page (``queued`` -> ``sending``) and commit the claim."""
+    """Claim the oldest due queued page and every page it bundles; commit the claim."""
     now = paging.clock.now()
     with paging.database.session() as session:
+        locks = not on_sqlite(session)
         for _ in range(MAX_ROUNDS):
-            query = (
-                select(Page.id)
-                .where(Page.status == "queued", Page.sent_at <= now)
+            query = select(Page.to_number, Page.channel).where(
+                Page.status == "queued", Page.sent_at <= now
+            )
+            if incident_id is not None:
+                query = query.where(Page.incident_id == incident_id)
+            due = session.execute(query.order_by(Page.sent_at, Page.id).limit(1)).first()
+            if due is None:
+                return None
+            # Taken before any page row is locked, so senders to one phone cannot deadlock.
+            lock_destination(session, due.to_number, due.channel)
+            lead_query = (
+                select(Page)
+                .where(
+                    Page.status == "queued",
+                    Page.sent_at <= now,
+                    Page.to_number == due.to_number,
+                    Page.channel == due.channel,
+                )
                 .order_by(Page.sent_at, Page.id)
                 .limit(1)
             )
             if incident_id is not None:
-                query = query.where(Page.incident_id == incident_id)
-            if not on_sqlite(session):
-                query = query.with_for_update(skip_locked=True)
-            page_id = session.scalar(query)
-            if page_id is None:
-                return None
-            claimed = session.execute(
-                update(Page)
-                .where(Page.id == page_id, Page.status == "queued")
-                .values(status="sending", updated_at=now)
-            )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                continue  # another sender claimed it between our select and update
-            page = session.get(Page, page_id, populate_existing=True)
-            incident = session.get(Incident, page.incident_id) if page is not None else None
-            if page is None or incident is None:
+                lead_query = lead_query.where(Page.incident_id == incident_id)
+            if locks:
+                lead_query = lead_query.with_for_update(skip_locked=True)
+            lead = session.scalars(lead_query).first()
+            if lead is None:
+                continue  # another sender took it
+            if hold_for_rate(session, lead, now) is not None:
+                session.commit()  # the phone was paged too recently: they go with the next send
                 continue
-            if not _still_wanted(incident, page.page_key):
-                page.status, page.updated_at = "cancelled", now
-                log_event(
-                    session,
-                    incident,
-                    "page_dropped",
-                    now,
-                    key=page.page_key,
-                    detail="the escalation no longer needs this page",
-                )
+            wanted = [
+                found
+                for page_id in bundle_rows(session, lead, now, locks=locks)
+                if (found := _claim_row(session, page_id, now)) is not None
+            ]
+            session.commit()
+            if not wanted:
                 continue
-            key = page.page_key
-            body = (
-                sms_body(purpose_of(key), subject_of(session, incident))
-                if page.channel == "sms"
-                else ""
+            (page, incident), riders = wanted[0], wanted[1:]
+            channel = page.channel
+            if channel != "sms":
+                body = ""
+            elif riders:
+                body = bundle_sms([subject_of(session, found) for _, found in wanted])
+            else:
+                body = sms_body(purpose_of(page.page_key), subject_of(session, incident))
+            return _Claim(
+                page.id,
+                incident.id,
+                page.page_key,
+                page.to_number,
+                channel,
+                body,
+                tuple((row.id, found.id, row.page_key) for row, found in riders),
             )
-            return _Claim(page_id, incident.id, key, page.to_number, page.channel, body)
     return None
 
 
+def _claim_row(session: Session, page_id: int, now: datetime) -> tuple[Page, Incident] | None:
+    """Claim one queued page (``queued`` -> ``sending``); drop it if no longer needed."""
+    claimed = session.execute(
+        update(Page)
+        .where(Page.id == page_id, Page.status == "queued")
+        .values(status="sending", sent_at=now, updated_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return None  # another sender claimed it between our select and update
+    page = session.get(Page, page_id, populate_existing=True)
+    incident = session.get(Incident, page.incident_id) if page is not None else None
+    if page is None or incident is None:
+        return None
+    if not _still_wanted(incident, page.page_key):
+        page.status, page.updated_at = "cancelled", now
+        log_event(
+            session,
+            incident,
+            "page_dropped",
+            now,
+            key=page.page_key,
+            detail="the escalation no longer needs this page",
+        )
+        return None
+    return page, incident
+
+
 def _send_claimed(paging: Paging, claim: _Claim) -> int:
-    """Send one claimed page and record Twilio's answer; return 1 if it went out."""
+    """Send one claimed page (or bundle) and record Twilio's answer; return 1 if it went."""
     page_id, incident_id, key, to = claim.page_id, claim.incident_id, claim.key, claim.to
     channel, body = claim.channel, claim.body
     url = paging.url_for
@@ -253,23 +299,34 @@ def _send_claimed(paging: Paging, claim: _Claim) -> int:
                 )
             )
     except TelephonyError as exc:
+        for rider_id, _, _ in claim.riders:
+            _record_failure(paging, rider_id, exc)
         _record_failure(paging, page_id, exc)
         return 0
+    now = paging.clock.now()
+    covered = [incident_id, *(rider[1] for rider in claim.riders)]
+    bundle: dict[str, Any] = {"bundle": covered} if claim.riders else {}
     with paging.database.session() as session:
-        page = session.get(Page, page_id)
-        incident = session.get(Incident, incident_id)
-        assert page is not None and incident is not None
-        record_provider_sid(page, result.sid, paging.clock.now())
-        log_event(
-            session,
-            incident,
-            "page_sent",
-            paging.clock.now(),
-            key=key,
-            channel=channel,
-            to=to,
-            sid=result.sid,
-        )
+        for row_id, row_incident, row_key in ((page_id, incident_id, key), *claim.riders):
+            page = session.get(Page, row_id)
+            incident = session.get(Incident, row_incident)
+            assert page is not None and incident is not None
+            if row_id == page_id:
+                record_provider_sid(page, result.sid, now)
+            else:
+                # The SID is the lead's (it is unique per row); the log names the bundle.
+                page.status, page.updated_at = "accepted", now
+            log_event(
+                session,
+                incident,
+                "page_sent",
+                now,
+                key=row_key,
+                channel=channel,
+                to=to,
+                sid=result.sid,
+                **bundle,
+            )
     return 1
 
 

@@ -230,7 +230,7 @@ def queue_page(session: Session, incident: Incident, action: SendPage, now: date
     detail: dict[str, Any] = {"key": action.page_key, "channel": action.channel, "to": action.to}
     if decision.is_delayed:
         detail["send_at"] = decision.send_at.isoformat()
-        detail["throttled"] = "over the limit, sent anyway" if decision.is_over_limit else "spaced"
+        detail["throttled"] = "joins the next bundle" if decision.joins_bundle else "next bundle"
     log_event(session, incident, "page_queued", now, actor=action.analyst, **detail)
     return page
 

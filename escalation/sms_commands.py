@@ -2,6 +2,7 @@
 
 Replies: ``A``/``ACK`` acknowledge, ``C`` called back, ``E`` escalate, each with or
 without the incident's short number in front or behind (``12 A``, ``A12``, ``ACK #12``).
+A bare ``A`` (``Command.is_for_all``) takes every incident a bundle paged this phone for.
 Carrier keywords are matched the way Twilio matches them (the whole trimmed body, any
 case), because Twilio acts on them whatever we do: STOP, STOPALL, UNSUBSCRIBE, CANCEL,
 END, QUIT, REVOKE, OPTOUT stop; START, YES, UNSTOP restart; HELP, INFO ask for help.
@@ -63,6 +64,11 @@ class Command:
 
     kind: CommandKind
     incident_number: int | None = None
+
+    @property
+    def is_for_all(self) -> bool:
+        """Return True for a bare ``A``: it takes every incident paged to this phone."""
+        return self.kind == "ack" and self.incident_number is None
 
 
 def parse_reply(body: str) -> Command:

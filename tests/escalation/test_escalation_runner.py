@@ -196,12 +196,12 @@ def test_pages_to_one_number_are_spaced_out_never_dropped(
     second.leave_message()
     queued = settled(app, 2)
     assert {p.status for p in queued.values()} == {"queued"}
-    assert queued["0.0.sam.sms.1"].sent_at == clock.now() + timedelta(seconds=1)
+    assert queued["0.0.sam.sms.1"].sent_at == clock.now() + timedelta(seconds=3)
     assert queued["0.0.sam.voice.1"].sent_at == clock.now() + timedelta(seconds=20)
-    clock.advance(timedelta(seconds=1))
+    clock.advance(timedelta(seconds=3))
     tick(app)
     assert len(sent(twilio_api, "sms", SAM)) == 2 and len(sent(twilio_api, "call", SAM)) == 1
-    clock.advance(timedelta(seconds=19))
+    clock.advance(timedelta(seconds=17))
     tick(app)
     assert len(sent(twilio_api, "call", SAM)) == 2
     throttled = [d for k, d in events(app, 2) if k == "page_queued" and "throttled" in d]

@@ -1,4 +1,4 @@
-"""The per-destination page throttle: spaces pages out, never drops an emergency one."""
+"""The per-destination page rate: the first page at once, later ones join the next bundle."""
 
 from __future__ import annotations
 
@@ -13,10 +13,7 @@ from escalation.throttle import SMS_LIMITS, VOICE_LIMITS, ThrottleLimits, decide
 
 NOW = datetime(2026, 1, 10, 3, 0, tzinfo=UTC)
 LIMITS = ThrottleLimits(
-    max_per_window=3,
-    window=timedelta(minutes=10),
-    min_gap=timedelta(seconds=20),
-    max_emergency_delay=timedelta(seconds=30),
+    max_per_window=3, window=timedelta(minutes=10), min_gap=timedelta(seconds=20)
 )
 
 
@@ -25,36 +22,54 @@ def _ago(*seconds: int) -> list[datetime]:
 
 
 @pytest.mark.parametrize(
-    ("history", "is_emergency", "wait", "over"),
+    ("history", "wait", "joins"),
     [
-        pytest.param([], True, 0, False, id="first page goes at once"),
-        pytest.param(_ago(60), True, 0, False, id="well spaced goes at once"),
-        pytest.param(_ago(5), True, 15, False, id="min gap delays by the rest of the gap"),
-        pytest.param(_ago(20), True, 0, False, id="exactly the gap is fine"),
-        pytest.param(_ago(500, 300, 100), True, 30, True, id="full window: emergency capped"),
-        pytest.param(_ago(500, 300, 100), False, 100, False, id="full window: normal waits"),
-        pytest.param(_ago(590, 300, 100), False, 10, False, id="oldest leaves the window soon"),
-        pytest.param(_ago(590, 300, 100), True, 10, False, id="emergency within the cap"),
-        pytest.param(_ago(600, 300, 100), True, 0, False, id="send a window ago has left"),
-        pytest.param([NOW + timedelta(seconds=10)], True, 30, False, id="a scheduled send counts"),
+        pytest.param([], 0, False, id="first page goes at once"),
+        pytest.param(_ago(60), 0, False, id="well spaced goes at once"),
+        pytest.param(_ago(5), 15, False, id="min gap: the next bundle after the rest of it"),
+        pytest.param(_ago(20), 0, False, id="exactly the gap is fine"),
+        pytest.param(_ago(500, 300, 100), 100, False, id="full window: the oldest must leave"),
+        pytest.param(_ago(600, 300, 100), 0, False, id="send a window ago has left"),
+        pytest.param([NOW + timedelta(seconds=10)], 10, True, id="joins a scheduled bundle"),
+        pytest.param(_ago(5) * 4, 15, False, id="one bundle's rows count as one send"),
     ],
 )
-def test_decide(history: list[datetime], is_emergency: bool, wait: int, over: bool) -> None:
-    decision = decide(history, NOW, LIMITS, is_emergency=is_emergency)
+def test_decide(history: list[datetime], wait: int, joins: bool) -> None:
+    decision = decide(history, NOW, LIMITS)
     assert decision.send_at == NOW + timedelta(seconds=wait)
     assert decision.is_delayed is (wait > 0)
-    assert decision.is_over_limit is over
+    assert decision.joins_bundle is joins
 
 
-def test_a_burst_of_emergency_calls_is_spread_and_never_dropped() -> None:
-    sent: list[datetime] = []
-    for _ in range(10):
-        decision = decide(sent, NOW, VOICE_LIMITS)
-        assert decision.send_at <= NOW + VOICE_LIMITS.max_emergency_delay
-        sent.append(decision.send_at)
-    assert len(sent) == 10
-    assert sent[0] == NOW
-    assert sent[1] == NOW + VOICE_LIMITS.min_gap
+def test_a_burst_makes_one_send_now_and_one_bundle_for_the_rest() -> None:
+    sends: list[datetime] = []
+    for offset in range(200):  # 200 pages to one phone within two seconds
+        now = NOW + timedelta(milliseconds=10 * offset)
+        sends.append(decide(sends, now, SMS_LIMITS).send_at)
+    assert sends[0] == NOW
+    assert set(sends[1:]) == {NOW + SMS_LIMITS.min_gap}
+    assert len(sends) == 200  # none dropped
+
+
+def test_a_long_storm_is_never_stalled_by_the_minute_limit() -> None:
+    """Sends go every min_gap: the per-minute limit never adds a long wait."""
+    sends: list[datetime] = []
+    for second in range(600):
+        now = NOW + timedelta(seconds=second)
+        at = decide(sends, now, SMS_LIMITS).send_at
+        assert at - now <= SMS_LIMITS.min_gap
+        sends.append(at)
+    distinct = sorted(set(sends))
+    for moment in distinct:
+        in_minute = [t for t in distinct if moment - timedelta(minutes=1) < t <= moment]
+        assert len(in_minute) <= SMS_LIMITS.max_per_window
+    assert min(b - a for a, b in zip(distinct, distinct[1:], strict=False)) >= timedelta(seconds=1)
+
+
+def test_voice_calls_are_spaced_by_a_ring() -> None:
+    first = decide([], NOW, VOICE_LIMITS)
+    second = decide([first.send_at], NOW + timedelta(seconds=1), VOICE_LIMITS)
+    assert first.send_at == NOW and second.send_at == NOW + VOICE_LIMITS.min_gap
 
 
 def test_naive_times_are_refused() -> None:
@@ -66,27 +81,18 @@ def test_naive_times_are_refused() -> None:
 
 def test_limits_are_checked() -> None:
     with pytest.raises(EscalationError, match="max_per_window"):
-        ThrottleLimits(0, timedelta(minutes=1), timedelta(0), timedelta(0))
+        ThrottleLimits(0, timedelta(minutes=1), timedelta(0))
     with pytest.raises(EscalationError, match="negative"):
-        ThrottleLimits(1, timedelta(minutes=1), timedelta(seconds=-1), timedelta(0))
+        ThrottleLimits(1, timedelta(minutes=1), timedelta(seconds=-1))
 
 
-@given(
-    offsets=st.lists(st.integers(min_value=-3600, max_value=60), max_size=30),
-    is_emergency=st.booleans(),
-)
-def test_decision_respects_the_limits_unless_an_emergency_cannot_wait(
-    offsets: list[int], is_emergency: bool
-) -> None:
+@given(offsets=st.lists(st.integers(min_value=-3600, max_value=0), max_size=30))
+def test_a_new_send_respects_the_limits(offsets: list[int]) -> None:
     history = [NOW + timedelta(seconds=s) for s in offsets]
-    decision = decide(history, NOW, LIMITS, is_emergency=is_emergency)
-    assert decision.send_at >= NOW
-    if is_emergency:
-        assert decision.send_at <= NOW + LIMITS.max_emergency_delay
-    if not decision.is_over_limit:
-        at = decision.send_at
-        assert all(abs(at - h) >= LIMITS.min_gap for h in history if h <= at)
-        in_window = [h for h in history if at - LIMITS.window < h <= at]
-        assert len(in_window) < LIMITS.max_per_window
-    else:
-        assert is_emergency
+    decision = decide(history, NOW, LIMITS)
+    assert not decision.joins_bundle
+    at = decision.send_at
+    assert at >= NOW
+    assert all(at - h >= LIMITS.min_gap for h in history if h <= at)
+    in_window = {h for h in history if at - LIMITS.window < h <= at}
+    assert len(in_window) < LIMITS.max_per_window

@@ -189,6 +189,9 @@ def test_undelivered_sms_is_retried_then_falls_back(
     quiet(paged)
     clock.advance(timedelta(seconds=1))
     run_due(paging_for(paged))
+    assert len(sent(twilio_api, "sms", SAM)) == 1  # the phone's rate: 3 s between texts
+    clock.advance(timedelta(seconds=2))
+    run_due(paging_for(paged))
     assert len(sent(twilio_api, "sms", SAM)) == 2
 
 

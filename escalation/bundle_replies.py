@@ -1,0 +1,56 @@
+"""A bare ``A``: acknowledge every incident a phone was paged for, and say which.
+
+``escalation.replies`` answers a reply naming one incident; a bundle pages several at
+once, so ``A`` alone takes every incident that reached this phone (a page to it was
+sent, not just queued) and is still waiting for an analyst. Incidents someone else took,
+or that are over, are left alone; the others escalate on as before.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from escalation.bundle_texts import ack_all_reply
+from escalation.bundles import NOT_SENT
+from escalation.dispatch import Paging, deliver
+from escalation.events import Acknowledged
+from escalation.models import Page
+from escalation.runner import Outcome, feed, lock_incident, subject_of
+from escalation.state import state_from_dict
+from escalation.texts import Subject
+from voiceline.incidents.models import Incident
+from voiceline.line.incidents import OPEN_STATUSES
+
+
+def acknowledge_all(paging: Paging, sender: str) -> str:
+    """Acknowledge every unacknowledged incident paged to ``sender``; return the reply."""
+    now = paging.clock.now()
+    taken: list[Subject] = []
+    outcomes: list[Outcome] = []
+    with paging.database.session() as session:
+        incident_ids = session.scalars(
+            select(Incident.id)
+            .join(Page, Page.incident_id == Incident.id)
+            .where(
+                Page.to_number == sender,
+                Page.status.not_in(NOT_SENT),
+                Incident.status.in_(OPEN_STATUSES),
+            )
+            .distinct()
+            .order_by(Incident.id)  # one lock order for every caller: no deadlocks
+        )
+        for incident_id in list(incident_ids):
+            incident = lock_incident(session, incident_id)
+            if incident is None or incident.escalation_state is None:
+                continue
+            state = state_from_dict(incident.escalation_state)
+            analyst = state.analyst_for_number(sender)
+            if analyst is None or state.is_final or state.acknowledged_by is not None:
+                continue
+            outcomes.append(feed(session, incident, Acknowledged(analyst, "sms"), now))
+            after = state_from_dict(incident.escalation_state or {})
+            if after.acknowledged_by == analyst:
+                taken.append(subject_of(session, incident))
+    for outcome in outcomes:
+        paging.later(deliver, paging, outcome)
+    return ack_all_reply(taken)

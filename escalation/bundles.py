@@ -1,0 +1,92 @@
+"""Which queued pages one message carries, and whether a phone may be paged yet.
+
+``escalation.runner`` queues each page at the time the destination's rate allows
+(``escalation.throttle``): pages queued while a send is pending share its time. When a
+sender claims a due page, it asks here first whether the destination may be paged now
+(``hold_for_rate``: transactions that queued pages at the same instant could not see
+each other, so the rate is checked again against what was really sent), then takes
+every due page to the same phone on the same channel (``bundle_rows``). SMS pages are
+bundled; a voice call pages one incident, and the next call waits for the rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
+
+from escalation.bundle_texts import MAX_BUNDLE
+from escalation.models import Page
+from escalation.texts import purpose_of
+from escalation.throttle import SMS_LIMITS, VOICE_LIMITS, ThrottleLimits, next_slot
+
+# Rows in these statuses never reached Twilio, or have not been sent yet.
+NOT_SENT = ("queued", "error", "lost", "cancelled")
+
+
+def limits_for(channel: str) -> ThrottleLimits:
+    """Return the per-destination rate of a channel."""
+    return SMS_LIMITS if channel == "sms" else VOICE_LIMITS
+
+
+def lock_destination(session: Session, to: str, channel: str) -> None:
+    """Serialize senders to one destination until the transaction ends (PostgreSQL)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return  # SQLite has one writer at a time: the claim's update already serializes
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+        {"key": f"page-destination:{channel}:{to}"},
+    )
+
+
+def hold_for_rate(session: Session, lead: Page, now: datetime) -> datetime | None:
+    """Move the destination's due pages to its next allowed send; None if it may go now."""
+    limits = limits_for(lead.channel)
+    history = session.scalars(
+        select(Page.sent_at).where(
+            Page.to_number == lead.to_number,
+            Page.channel == lead.channel,
+            Page.status.not_in(NOT_SENT),
+            Page.sent_at > now - limits.window,
+            Page.sent_at <= now,
+        )
+    )
+    times = sorted({moment for moment in history if moment is not None})
+    slot = next_slot(times, now, limits)
+    if slot <= now:
+        return None
+    session.execute(
+        update(Page)
+        .where(
+            Page.to_number == lead.to_number,
+            Page.channel == lead.channel,
+            Page.status == "queued",
+            Page.sent_at <= now,
+        )
+        .values(sent_at=slot, updated_at=now)
+    )
+    return slot
+
+
+def bundle_rows(session: Session, lead: Page, now: datetime, *, locks: bool) -> Sequence[int]:
+    """Return the ids of the due pages one send to the lead's phone carries, lead first."""
+    if lead.channel != "sms" or purpose_of(lead.page_key) != "page":
+        return [lead.id]
+    query = (
+        select(Page.id, Page.page_key)
+        .where(
+            Page.to_number == lead.to_number,
+            Page.channel == "sms",
+            Page.status == "queued",
+            Page.sent_at <= now,
+            Page.id != lead.id,
+        )
+        .order_by(Page.sent_at, Page.id)
+        .limit(MAX_BUNDLE * 2)
+    )
+    if locks:
+        query = query.with_for_update(skip_locked=True)
+    others = [page_id for page_id, key in session.execute(query) if purpose_of(key) == "page"]
+    return [lead.id, *others[: MAX_BUNDLE - 1]]

@@ -9,6 +9,7 @@ or that are over, are left alone; the others escalate on as before.
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from escalation.bundle_texts import ack_all_reply
 from escalation.bundles import NOT_SENT
@@ -22,24 +23,41 @@ from voiceline.incidents.models import Incident
 from voiceline.line.incidents import OPEN_STATUSES
 
 
-def acknowledge_all(paging: Paging, sender: str) -> str:
-    """Acknowledge every unacknowledged incident paged to ``sender``; return the reply."""
-    now = paging.clock.now()
-    taken: list[Subject] = []
-    outcomes: list[Outcome] = []
-    with paging.database.session() as session:
-        incident_ids = session.scalars(
+def _open_incidents_paged_to(session: Session, sender: str) -> list[int]:
+    """Return the open incidents a page actually went out to ``sender`` for, in id order."""
+    return list(
+        session.scalars(
             select(Incident.id)
             .join(Page, Page.incident_id == Incident.id)
             .where(
                 Page.to_number == sender,
                 Page.status.not_in(NOT_SENT),
                 Incident.status.in_(OPEN_STATUSES),
+                Incident.acknowledged_at.is_(None),
             )
             .distinct()
             .order_by(Incident.id)  # one lock order for every caller: no deadlocks
         )
-        for incident_id in list(incident_ids):
+    )
+
+
+def is_several_waiting(paging: Paging, sender: str) -> bool:
+    """Return True when more than one unacknowledged incident was paged to ``sender``.
+
+    With one (or none), a bare "A" means what it always meant: the latest page, with its
+    own answers (taken, already closed, not paged); with several, it takes them all.
+    """
+    with paging.database.session() as session:
+        return len(_open_incidents_paged_to(session, sender)) > 1
+
+
+def acknowledge_all(paging: Paging, sender: str) -> str:
+    """Acknowledge every unacknowledged incident paged to ``sender``; return the reply."""
+    now = paging.clock.now()
+    taken: list[Subject] = []
+    outcomes: list[Outcome] = []
+    with paging.database.session() as session:
+        for incident_id in _open_incidents_paged_to(session, sender):
             incident = lock_incident(session, incident_id)
             if incident is None or incident.escalation_state is None:
                 continue

@@ -19,6 +19,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from escalation.bundle_replies import acknowledge_all, is_several_waiting
 from escalation.dispatch import Paging, deliver
 from escalation.events import Acknowledged, CallbackLogged, Declined, Event, OptedOut
 from escalation.models import Page, SmsReplyLog
@@ -48,6 +49,8 @@ def reply_to_sms(paging: Paging, sms: SmsReceived) -> str | None:
     if command.kind in ("help", "unknown"):
         with paging.database.session() as session:
             return _help(session, sender, help_text(), now)
+    if command.is_for_all and is_several_waiting(paging, sender):
+        return acknowledge_all(paging, sender)  # a bare "A" after a bundle: take them all
     with paging.database.session() as session:
         incident_id = _incident_for(session, sender, command)
         if incident_id is None:

@@ -44,6 +44,7 @@ function buildCard(phone) {
     inbox: find(".inbox"),
     shownSid: null,
     shownLines: 0,
+    shownInbox: null,
   };
   node.dataset.number = phone.number;
   node.setAttribute("aria-labelledby", `name-${phone.number}`);
@@ -123,10 +124,9 @@ function showTranscript(card, call) {
 }
 
 function showInbox(card, inbox) {
-  const seen = card.inbox.dataset.seen;
   const now = JSON.stringify(inbox);
-  if (seen === now) return;  // unchanged: keep the reader's scroll position
-  card.inbox.dataset.seen = now;
+  if (card.shownInbox === now) return;  // unchanged: keep the reader's scroll position
+  card.shownInbox = now;
   card.inbox.replaceChildren(...inbox.slice().reverse().map(sms => {
     const item = document.createElement("div");
     item.className = "sms" + (sms.is_read ? "" : " unread");

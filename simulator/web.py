@@ -2,9 +2,9 @@
 
 ``create_handset_app(sim, app_url)`` is a small Flask app: ``/`` is the page (with a link
 to the app and a short guide to try), ``/state.json`` what each phone shows (inbox,
-ringing call, what is being said), and
-``POST /phones/<number>/<action>`` what a person does with a phone (answer, press keys,
-speak, text). Actions take JSON bodies only, so a web page on another origin cannot post
+ringing call, what is being said, and the actions its state allows, which are the only
+controls its card shows), and ``POST /phones/<number>/<action>`` what a person does with a
+phone (answer, press keys, speak, text). Actions take JSON bodies only, so a web page on another origin cannot post
 them without the browser asking first. ``PumpThread`` keeps the simulator delivering what
 the app sends while nobody clicks.
 """
@@ -48,7 +48,39 @@ def _phone_screen(phone: Phone) -> dict[str, Any]:
             for sms in phone.inbox
         ],
         "call": None if shown is None else _call_screen(shown),
+        "actions": allowed_actions(phone),
     }
+
+
+def allowed_actions(phone: Phone) -> list[str]:
+    """List what a person can do with the phone in its state now, in the page's order."""
+    if phone.ringing:
+        actions = ["answer", "voicemail", "decline"]
+    else:
+        leg = phone.active_call
+        actions = ["dial"] if leg is None else _call_actions(leg)
+    actions.append("sms")  # a phone texts in any state: analysts answer pages by text
+    if any(not sms.is_consumed for sms in phone.inbox):
+        actions.append("read")
+    return actions
+
+
+def _call_actions(leg: CallLeg) -> list[str]:
+    """List what the phone can do on the call in progress, as the call's TwiML allows."""
+    session = leg.session
+    if session is None:  # a phone a <Dial> reached: it talks to the caller, or not yet
+        return ["press", "say", "hang-up"] if leg.state == "bridged" else []
+    gathering = session.gathering
+    if session.state == "gathering" and gathering is not None:
+        keys = ["press"] if gathering.accepts_dtmf else []
+        speech = ["say"] if gathering.accepts_speech else []
+        return [*keys, *speech, "silence", "hang-up"]
+    by_state = {
+        "recording": ["press", "say", "silence", "hang-up"],  # a key may end the recording
+        "dialing": ["silence", "hang-up"],  # the dialled phone rings; wait it out or give up
+        "bridged": ["press", "say", "hang-up"],
+    }
+    return list(by_state.get(session.state, ["hang-up"]))
 
 
 def _call_screen(leg: CallLeg) -> dict[str, Any]:
@@ -76,6 +108,7 @@ def create_handset_app(sim: Simulator, app_url: str | None = None) -> Flask:
             "handsets.html",
             app_url=app_url.rstrip("/") if app_url else None,
             line=lines[0] if lines else None,
+            lines=lines,
             customer=next((p for p in phones if p.group == "customer"), None),
         )
 

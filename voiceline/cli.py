@@ -156,7 +156,7 @@ def demo(directory_file: str, port: int, simulator_port: int) -> None:
     """Run the app, the worker and the Twilio simulator on this machine."""
     from voiceline.demo import run_demo
 
-    _settings()
+    # The demo checks its settings itself: it supplies what a first try has not set.
     sys.exit(run_demo(Path(directory_file), port, simulator_port))
 
 

@@ -31,7 +31,7 @@ import requests
 from sqlalchemy import func, select
 
 from voiceline.admin.accounts import set_admin_password
-from voiceline.config import normalise_database_url
+from voiceline.config import ConfigError, load_settings, normalise_database_url
 from voiceline.customers.models import Customer
 from voiceline.db import Database
 from voiceline.directory.checker import DirectoryError, Node, read_directory_file
@@ -123,9 +123,19 @@ def read_demo_directory(directory: Path) -> tuple[Node, str]:
         raise DemoError(f"{directory}: service.emergency_number: {exc}") from exc
 
 
+def has_secret_key(env: Mapping[str, str]) -> bool:
+    """Tell whether ``env`` sets a SECRET_KEY of its own."""
+    return bool(env.get("SECRET_KEY", "").strip())
+
+
 def demo_environment(app_port: int, sim_port: int, line: str) -> dict[str, str]:
     """Return the environment that points the app and worker at the local simulator."""
     env = dict(os.environ)
+    if not has_secret_key(env):
+        # Someone trying the demo has set nothing yet. A key made up for this run signs
+        # its logins and recording links, which end with it; the database keeps nothing
+        # signed with it.
+        env["SECRET_KEY"] = secrets.token_urlsafe(32)
     env.setdefault("DATABASE_URL", f"sqlite:///{Path('instance/voiceline.db').resolve()}")
     env.update(
         TWILIO_ACCOUNT_SID=DEMO_ACCOUNT_SID,
@@ -229,6 +239,10 @@ def start_demo(directory: Path, app_port: int, sim_port: int) -> tuple[Stack, st
     check_port_free(sim_port, "the simulator")
     data, line = read_demo_directory(directory)
     env = demo_environment(app_port, sim_port, line)
+    try:
+        load_settings(env)  # what the web app and the worker will refuse, said once here
+    except ConfigError as exc:
+        raise DemoError(f"configuration error: {exc}") from exc
     password = prepare(data, env["DATABASE_URL"])
     app_url = env["VOICELINE_PUBLIC_URL"]
     stack = Stack()
@@ -254,6 +268,8 @@ def run_demo(directory: Path, app_port: int, sim_port: int) -> int:
     click.echo("")
     click.echo(f"  Voiceline is running on the simulator: open http://127.0.0.1:{sim_port}/")
     click.echo(f"  The app: http://127.0.0.1:{app_port}/admin  (login {DEMO_ADMIN} / {password})")
+    if not has_secret_key(os.environ):
+        click.echo("  No SECRET_KEY is set: this run made one up, so its logins end with it.")
     click.echo("  Press Ctrl-C to stop.")
     click.echo("")
     stopping = False

@@ -1,8 +1,10 @@
 """The requests Voiceline sends to Twilio, checked against Twilio's own OpenAPI description.
 
-Stoplight Prism (``npm ci`` installs it from ``package-lock.json``) serves
-``../shared/twilio-oai/twilio_api_v2010.json`` as a validating mock: a request that breaks
-the description gets 422 (401 without credentials). A small recording proxy sits between
+Stoplight Prism serves Twilio's OpenAPI description of the 2010 API as a validating mock:
+a request that breaks the description gets 422 (401 without credentials). Both come from
+the npm packages pinned in ``package-lock.json`` (``npm ci``, which ``make test`` runs):
+the description is the ``twilio_api_v2010.json`` that ``@twilio-alpha/mcp`` ships, so a
+fresh clone has everything the test reads. A small recording proxy sits between
 the product's real telephony adapter and Prism, so each test also checks what Prism does
 not: that every form field sent is one the description names for that operation.
 
@@ -19,6 +21,7 @@ body's ``encoding`` says ``style: form, explode: true``.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -46,7 +49,10 @@ from voiceline.telephony import OutboundCall, TelephonyError, TwilioTelephony
 pytestmark = pytest.mark.contract
 
 REPO = Path(__file__).resolve().parents[2]
-SPEC = REPO.parent / "shared" / "twilio-oai" / "twilio_api_v2010.json"
+SPEC_PACKAGE = "@twilio-alpha/mcp"
+SPEC = (
+    REPO / "node_modules" / SPEC_PACKAGE / "twilio-oai" / "spec" / "json" / "twilio_api_v2010.json"
+)
 PRISM = REPO / "node_modules" / ".bin" / "prism"
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "contract-test-token"
@@ -167,7 +173,7 @@ def prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prism]:
             "requests against Twilio's OpenAPI description"
         )
     if not SPEC.exists():
-        pytest.skip(f"Twilio's OpenAPI description is not at {SPEC}")
+        pytest.skip(f"Twilio's OpenAPI description is not at {SPEC}: run `npm ci`")
     workdir = tmp_path_factory.mktemp("prism")
     spec_path = workdir / "twilio_api_v2010.patched.json"
     assert patched_spec(SPEC, spec_path) >= 2  # at least the two *CallbackEvent arrays
@@ -320,10 +326,21 @@ def test_prism_rejects_requests_without_credentials(prism: Prism) -> None:
     assert answer.status_code == 401
 
 
+def test_the_description_comes_from_a_package_pinned_in_the_lock_file() -> None:
+    # A fresh clone must hold everything the test reads: `npm ci` installs exactly this.
+    manifest = json.loads((REPO / "package.json").read_text(encoding="utf-8"))
+    lock = json.loads((REPO / "package-lock.json").read_text(encoding="utf-8"))
+    pinned = manifest["devDependencies"][SPEC_PACKAGE]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", pinned), f"{SPEC_PACKAGE} {pinned!r} is not exact"
+    assert lock["packages"][""]["devDependencies"][SPEC_PACKAGE] == pinned
+    assert lock["packages"][f"node_modules/{SPEC_PACKAGE}"]["version"] == pinned
+    assert SPEC.is_relative_to(REPO / "node_modules" / SPEC_PACKAGE)
+
+
 def test_the_patch_declares_array_fields_as_repeated_keys(tmp_path: Path) -> None:
     # Unpatched, Prism reads a single StatusCallbackEvent as a string and answers 422.
     if not SPEC.exists():
-        pytest.skip(f"Twilio's OpenAPI description is not at {SPEC}")
+        pytest.skip(f"Twilio's OpenAPI description is not at {SPEC}: run `npm ci`")
     target = tmp_path / "patched.json"
     assert patched_spec(SPEC, target) >= 2
     original = form_schema(json.loads(SPEC.read_text(encoding="utf-8")), CALLS)

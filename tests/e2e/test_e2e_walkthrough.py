@@ -61,11 +61,11 @@ def demo_ports_fixture() -> tuple[int, int]:
 
 @pytest.fixture
 def browser_page() -> Iterator[Any]:
-    """Return a Chromium tab sized for the handset page's row of phones."""
+    """Return a Chromium tab the size of a laptop's screen, where every phone fits."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        context = browser.new_context(viewport={"width": 1720, "height": 940})
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
         context.set_default_timeout(WAIT_MS)
         yield context.new_page()
         context.close()
@@ -86,7 +86,7 @@ def test_the_five_minute_walkthrough(demo: DemoRun, browser_page: Any) -> None:
         phone(number).locator(".keypad").get_by_role("button", name=key, exact=True).click()
 
     def shoot(name: str) -> None:
-        page.screenshot(path=str(shots / f"{name}.png"))
+        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
     pat, alex = phone(PAT), phone(ALEX)
 

@@ -76,7 +76,9 @@ def screen(state: dict[str, Any], number: str) -> dict[str, Any]:
 def test_the_page_lists_every_phone(page: tuple[Simulator, FlaskClient]) -> None:
     _, client = page
     html = client.get("/").get_data(as_text=True)
-    assert "Voiceline simulator" in html and "/state.json" in html
+    assert "Voiceline simulator" in html and '<script src="/static/handsets.js">' in html
+    assert "/state.json" in client.get("/static/handsets.js").get_data(as_text=True)
+    assert client.get("/static/handsets.css").status_code == 200
     state = client.get("/state.json").get_json()
     assert state["lines"] == [LINE]
     assert screen(state, ANALYST) == {
@@ -85,6 +87,7 @@ def test_the_page_lists_every_phone(page: tuple[Simulator, FlaskClient]) -> None
         "group": "analyst",
         "inbox": [],
         "call": None,
+        "actions": ["dial", "sms"],
     }
 
 

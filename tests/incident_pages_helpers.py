@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from simulator.rest import FakeTwilioApi
 from tests.line_helpers import CallDriver
@@ -21,6 +22,7 @@ from voiceline import extensions
 from voiceline.customers.models import Contact, Customer
 from voiceline.db import Database
 from voiceline.incidents.models import Incident
+from voiceline.sla.models import SlaClock
 
 
 def leave_message(
@@ -75,11 +77,13 @@ def many_incidents(
     spacing: timedelta = timedelta(minutes=7),
     seed: int = 7,
     batch: int = 5000,
+    with_clocks: bool = False,
 ) -> None:
     """Write ``count`` incidents, newest at ``newest``, with bulk Core inserts.
 
     Customers and callers come from the loaded directory; a few share an opening time
     (as two calls in the same second would) so the cursor's tie-break on id is used.
+    ``with_clocks`` gives each a callback SLA clock: one in twenty called back late.
     """
     pick = random.Random(seed)
     with database.session() as session:
@@ -92,6 +96,7 @@ def many_incidents(
                 opened = newest - spacing * (n // 3 * 3)  # threes share a time
                 contact = pick.choice(contacts)
                 closed = pick.random() < 0.9
+                late = closed and pick.random() < 0.05
                 yield {
                     "customer_id": contact.customer_id,
                     "contact_id": contact.id,
@@ -102,7 +107,9 @@ def many_incidents(
                     "opened_at": opened,
                     "clock_started_at": opened,
                     "deadline_at": opened + timedelta(minutes=30),
-                    "callback_at": opened + timedelta(minutes=12) if closed else None,
+                    "callback_at": opened + timedelta(minutes=45 if late else 12)
+                    if closed
+                    else None,
                     "callback_kind": "bridge" if closed else None,
                     "closed_at": opened + timedelta(hours=1) if closed else None,
                 }
@@ -115,3 +122,40 @@ def many_incidents(
                 chunk = []
         if chunk:
             session.execute(insert(Incident), chunk)
+        if with_clocks:
+            _clocks(session, batch)
+
+
+def _clocks(session: Session, batch: int) -> None:
+    """Give every incident its callback clock, met or missed as its callback time says."""
+    found = session.execute(
+        select(Incident.id, Incident.opened_at, Incident.deadline_at, Incident.callback_at)
+    )
+    chunk: list[dict[str, object]] = []
+    for row in found:
+        stopped = row.callback_at
+        chunk.append(
+            {
+                "incident_id": row.id,
+                "metric": "callback",
+                "priority": "emergency",
+                "target_minutes": 30,
+                "clock": "wall",
+                "time_zone": "America/Los_Angeles",
+                "started_at": row.opened_at,
+                "deadline_at": row.deadline_at,
+                "stopped_at": stopped,
+                "is_met": None if stopped is None else stopped <= row.deadline_at,
+                "minutes_over": None
+                if stopped is None
+                else max(0, (stopped - row.deadline_at) // timedelta(minutes=1)),
+                "credit": {},
+                "pauses": [],
+                "paused_seconds": 0,
+            }
+        )
+        if len(chunk) == batch:
+            session.execute(insert(SlaClock), chunk)
+            chunk = []
+    if chunk:
+        session.execute(insert(SlaClock), chunk)

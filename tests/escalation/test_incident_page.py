@@ -200,6 +200,7 @@ def test_the_timeline_tells_the_escalation_in_sentences_in_the_customer_zone(
     text = text_of(admin.get(path))
     assert "Sun 22 Nov 2026 02:05:00 PST Nobody acknowledged step 1 in time" in text
     assert "Sun 22 Nov 2026 02:05:40 PST Casey Nguyen acknowledged on the admin page" in text
+    assert "a reminder goes out Sun 22 Nov 2026 02:20 PST if nobody has called back" in text
 
 
 def test_a_line_logged_late_with_an_earlier_time_stands_where_it_happened(

@@ -26,6 +26,7 @@ from escalation.state import EscalationState, state_from_dict
 from oncall.models import Analyst
 from voiceline.customers.models import Contact, Customer
 from voiceline.customers.services import service_settings
+from voiceline.errors import InvalidInput
 from voiceline.incidents.models import Incident
 from voiceline.phones import PhoneNumberError, to_e164
 from voiceline.sla.models import SlaClock
@@ -42,7 +43,7 @@ STATUSES = {
 }
 
 
-class FilterError(ValueError):
+class FilterError(InvalidInput):
     """A filter the list cannot apply (an unreadable date or cursor)."""
 
 

@@ -15,6 +15,8 @@
     │   │   └── CreditRuleError         a plan's credit rule that cannot be read
     │   ├── SlaError                    an SLA clock action that does not apply
     │   ├── ReportError                 a report month or filter that cannot be used
+    │   ├── FormattingError             a time, zone or amount an admin page cannot write
+    │   ├── FilterError                 an incident-list filter or page link it cannot read
     │   ├── OnCallError                 rotas: what to fix is in the message
     │   │   ├── NaiveTimeError          a time without a zone
     │   │   ├── RotationError           a rotation that cannot be used

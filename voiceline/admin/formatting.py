@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import format_currency, is_currency
 
+from voiceline.errors import InvalidInput
 from voiceline.phones import display
 
 # The one date format of the admin pages: "Sun 22 Nov 2026 02:30 PST".
@@ -32,7 +33,7 @@ LOCALE = "en_US"
 DEFAULT_CURRENCY = "USD"
 
 
-class FormattingError(ValueError):
+class FormattingError(InvalidInput):
     """A value the admin pages cannot write (a naive time, an unknown zone)."""
 
 

@@ -189,14 +189,19 @@ def test_the_incident_page_plays_the_message_and_tells_the_story(
     page: Any, server_url: str, desk: tuple[Flask, int], twilio_api: FakeTwilioApi
 ) -> None:
     _, incident_id = desk
+    fetched = len(twilio_api.requests_to(".mp3", method="GET"))
+    page.get_by_role("link", name=f"#{incident_id}", exact=True).click()
+    page.wait_for_url(f"{server_url}/admin/incidents/{incident_id}")
+    audio = page.locator("figure.recording audio")
+    assert audio.evaluate("a => a.readyState") == 0  # nothing fetched before play
+    assert len(twilio_api.requests_to(".mp3", method="GET")) == fetched
     with page.expect_response(re.compile(r"/media/recordings/\d+\?token=")) as media:
-        page.get_by_role("link", name=f"#{incident_id}", exact=True).click()
-        page.wait_for_url(f"{server_url}/admin/incidents/{incident_id}")
+        audio.evaluate("a => a.play()")
     assert media.value.status == 200
     assert media.value.headers["content-type"] == "audio/mpeg"
-    # The browser decoded the audio it was given (CSP allows media from 'self').
-    page.wait_for_function("document.querySelector('audio').readyState >= 1")
-    assert page.evaluate("document.querySelector('audio').duration") > 0
+    # The browser decoded the audio it was given (the admin CSP allows media from 'self').
+    page.wait_for_function("document.querySelector('figure.recording audio').readyState >= 1")
+    assert audio.evaluate("a => a.duration") > 0 and audio.evaluate("a => a.error") is None
     assert twilio_api.requests_to(".mp3", method="GET")[-1].is_authorized
 
     assert page.locator("blockquote.transcript").inner_text() == SAID

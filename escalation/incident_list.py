@@ -34,6 +34,7 @@ from voiceline.sla.models import SlaClock
 PAGE_SIZE = 50
 MAX_SEARCH = 100
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
 STATUSES = {
     "open": "Open",
     "acknowledged": "Acknowledged",
@@ -64,7 +65,10 @@ class Cursor:
         if not found:
             raise FilterError("that page link is broken; start from the newest")
         micros, row_id = (int(g) for g in found.groups())
-        return cls(EPOCH + timedelta(microseconds=micros), row_id)
+        try:
+            return cls(EPOCH + timedelta(microseconds=micros), row_id)
+        except OverflowError as exc:
+            raise FilterError("that page link is broken; start from the newest") from exc
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,10 @@ class Filters:
                 day = date.fromisoformat(args["date"])
             except ValueError:
                 errors.append("The date must be a day like 2026-11-22; showing every day.")
+            if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+                # Its bounds in a far zone would fall outside what datetime can hold.
+                errors.append(f"There are no incidents on {day}; showing every day.")
+                day = None
         search = " ".join(args.get("q", "").split())[:MAX_SEARCH]
         cursors: dict[str, Cursor | None] = {"before": None, "after": None}
         for name in cursors:

@@ -229,6 +229,9 @@ def test_filters_stay_on_the_page_links(admin: FlaskClient, app: Flask) -> None:
         ("?status=bogus", "There is no status 'bogus'; showing every status."),
         ("?date=22/11/2026", "The date must be a day like 2026-11-22; showing every day."),
         ("?before=not-a-cursor", "That page link is broken; start from the newest."),
+        ("?after=99999999999999999999-1", "That page link is broken; start from the newest."),
+        ("?date=9999-12-31", "There are no incidents on 9999-12-31; showing every day."),
+        ("?date=0001-01-01", "There are no incidents on 0001-01-01; showing every day."),
     ],
 )
 def test_unreadable_filters_are_said_and_ignored(

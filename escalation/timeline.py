@@ -55,7 +55,11 @@ def timeline(events: Iterable[EventRecord], ctx: Context) -> list[Entry]:
 def _entry(event: EventRecord, ctx: Context) -> Entry:
     detail = dict(event.detail or {})
     write = SENTENCES.get(event.kind)
-    line = write(Event(event.actor, detail, ctx)) if write else _unknown(event, ctx)
+    try:
+        line = write(Event(event.actor, detail, ctx)) if write else _unknown(event, ctx)
+    except (ValueError, TypeError, AttributeError, KeyError):
+        # A line written by an older version, with other fields: it still shows, plainly.
+        line = _unknown(event, ctx)
     facts = [("kind", event.kind)] + ([("by", event.actor)] if event.actor else [])
     facts += [(key, fact(value)) for key, value in detail.items() if value not in (None, "", [])]
     return Entry(

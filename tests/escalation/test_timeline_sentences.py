@@ -146,6 +146,19 @@ def test_an_unknown_kind_still_shows_plainly_with_its_detail() -> None:
     )
 
 
+def test_a_line_with_unexpected_detail_still_shows_plainly() -> None:
+    odd = told(
+        Record("message_recorded", None, {"duration_seconds": "eight"}),
+        Record("bridge_ended", "alex", {"seconds": None}),
+        Record("sla_resumed", "alex", {"deadlines": ["not", "a", "mapping"]}),
+    )
+    assert [e.sentence for e in odd] == [
+        "Message recorded",
+        "Alex Rivera's call with Pat Jones ended",
+        "Sla resumed (Alex Rivera)",
+    ]
+
+
 def test_echoes_and_bookkeeping_are_technical_and_the_story_is_not() -> None:
     technical = {"page_queued", "page_delivered", "page_no_answer", "timer_idle", "ignored", "handed_over_to_paging", "pages_cancelled"}  # fmt: skip
     entries = told(*(Record(k, None, {"key": "0.0.alex.sms.1"}) for k in sorted(SENTENCES)))

@@ -351,3 +351,31 @@ def test_the_page_needs_a_login_and_an_existing_incident(
     token = csrf_token(client, f"/admin/incidents/{incident_id}")
     missing = client.post("/admin/incidents/999/note", data={"csrf_token": token, "text": "x"})
     assert missing.status_code == 404
+
+
+def test_a_withheld_caller_we_could_not_match_reads_in_utc(
+    admin: FlaskClient, app: Flask, twilio_api: FakeTwilioApi
+) -> None:
+    call = CallDriver(admin, "anonymous")
+    call.dial()
+    action, status_path = call.record()
+    recording = twilio_api.add_recording(call.call_sid, "It's Sam from the bakery.", 5)
+    fields = {
+        "RecordingSid": recording.sid,
+        "RecordingUrl": twilio_api.recording_url(recording.sid),
+        "RecordingDuration": "5",
+    }
+    call.post(action, Digits="#", **fields)
+    call.post_callback(status_path, RecordingStatus="completed", **fields)
+    quiet(app)
+    incident_id = latest_incident_id(app)
+    page = admin.get(f"/admin/incidents/{incident_id}")
+    assert page.status_code == 200
+    text = text_of(page)
+    assert "Caller A caller with a withheld number withheld" in text
+    assert "Customer Not matched to a customer (times in UTC)" in text
+    assert "Times in UTC (UTC)." in text
+    assert (
+        "Sun 22 Nov 2026 10:00:00 UTC A caller with a withheld number left a message (5 s)" in text
+    )
+    assert '<audio controls preload="none" src="/media/recordings/' in page.get_data(as_text=True)

@@ -1,28 +1,26 @@
-"""The incidents pages under /admin: the list, one incident's timeline, and acting by hand.
+"""The incidents pages under /admin: the list, one incident's page, and acting by hand.
 
-An incident's page shows everything that happened, in order: the message, every page
-and what became of it (delivered, a voicemail box, busy, failed), acknowledgements,
-escalations, the callback. An admin can acknowledge on an analyst's behalf, escalate
-now, log a callback reported by phone, or resolve; each is a CSRF-protected POST fed to
-the escalation like any other event, and written to the audit log. The list page also
-shows the notices the escalation left for the admins, and sends a test page to any
-analyst, so a new phone number can be checked before the night it matters.
+The list filters by status, customer and day, searches by caller or number, and pages
+through any number of incidents along an index (``escalation.incident_list``). An
+incident's page plays the caller's message and shows its transcript, the caller, plan
+and promise in one card, and the story in sentences (``escalation.incident_view``). An
+admin can add a note, acknowledge on an analyst's behalf, escalate now, log a callback
+reported by phone, or resolve; each is a CSRF-protected POST fed to the escalation like
+any other event, and written to the audit log. The list page also shows the notices the
+escalation left for the admins, and sends a test page to any analyst, so a new phone
+number can be checked before the night it matters.
 """
 
 from __future__ import annotations
-
-from datetime import datetime
-from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from escalation import dispatch
+from escalation import dispatch, incident_view
 from escalation.events import Acknowledged, CallbackLogged, Declined, Event, Resolved
-from escalation.models import Page
+from escalation.incident_list import STATUSES, Filters, list_page
 from escalation.state import EscalationState, state_from_dict
 from escalation.wiring import paging_for
 from oncall.models import Analyst
@@ -30,9 +28,10 @@ from voiceline import extensions
 from voiceline.admin import audit
 from voiceline.admin.auth import current_admin, login_required
 from voiceline.admin.models import AdminNotice
+from voiceline.customers.models import Customer
 from voiceline.db import request_session
-from voiceline.incidents.models import Incident, IncidentEvent
-from voiceline.line.incidents import OPEN_STATUSES
+from voiceline.incidents.log import log_event
+from voiceline.incidents.models import Incident
 from voiceline.phones import display
 from voiceline.telephony import OutboundCall, TelephonyError
 from voiceline.urls import public_url
@@ -40,47 +39,29 @@ from voiceline.urls import public_url
 bp = Blueprint("incidents", __name__, url_prefix="/admin", template_folder="templates")
 
 ACTIONS = ("acknowledge", "escalate", "callback", "resolve")
-RECENT = 50
-
-
-def _zone(incident: Incident) -> ZoneInfo:
-    return ZoneInfo(incident.customer.time_zone if incident.customer else "UTC")
-
-
-def _local(moment: datetime | None, zone: ZoneInfo) -> str:
-    if moment is None:
-        return ""
-    local = moment.astimezone(zone)
-    return f"{local:%a %d %b %H:%M:%S} {local.tzname()}"
+MAX_NOTE = 2000
 
 
 def _state(incident: Incident) -> EscalationState | None:
     return state_from_dict(incident.escalation_state) if incident.escalation_state else None
 
 
+def _incident_or_404(incident_id: int) -> Incident:
+    row = request_session().get(Incident, incident_id)
+    if row is None:
+        abort(404)
+    return row
+
+
 @bp.get("/incidents")
 @login_required
 def incidents() -> ResponseReturnValue:
-    """List open and recent incidents, the admins' notices and the test-page buttons."""
+    """List incidents a page at a time, filtered; the admins' notices; test pages."""
     db = request_session()
-    rows = list(
-        db.scalars(
-            select(Incident)
-            .options(selectinload(Incident.customer), selectinload(Incident.contact))
-            .order_by(Incident.opened_at.desc(), Incident.id.desc())
-            .limit(RECENT)
-        )
-    )
-    listed = [
-        {
-            "incident": row,
-            "opened": _local(row.opened_at, _zone(row)),
-            "deadline": _local(row.deadline_at, _zone(row)),
-            "state": _state(row),
-            "is_open": row.status in OPEN_STATUSES,
-        }
-        for row in rows
-    ]
+    filters, errors = Filters.parse(request.args)
+    for error in errors:
+        flash(error, "error")
+    listing = list_page(db, filters, extensions.clock().now())
     notices = list(
         db.scalars(
             select(AdminNotice).where(AdminNotice.resolved_at.is_(None)).order_by(AdminNotice.at)
@@ -91,52 +72,56 @@ def incidents() -> ResponseReturnValue:
             select(Analyst).options(selectinload(Analyst.contact_methods)).order_by(Analyst.name)
         )
     )
-    return render_template("incidents/list.html", rows=listed, notices=notices, analysts=analysts)
+    return render_template(
+        "incidents/list.html",
+        listing=listing,
+        filters=filters,
+        statuses=STATUSES,
+        customers=list(db.scalars(select(Customer).order_by(Customer.name))),
+        notices=notices,
+        analysts=analysts,
+    )
 
 
 @bp.get("/incidents/<int:incident_id>")
 @login_required
 def incident(incident_id: int) -> ResponseReturnValue:
-    """Show one incident: where the escalation stands, its pages and its timeline."""
-    db = request_session()
-    row = db.get(Incident, incident_id)
-    if row is None:
-        abort(404)
-    zone = _zone(row)
-    analysts = {a.id: a for a in db.scalars(select(Analyst).order_by(Analyst.name))}
-    pages = list(db.scalars(select(Page).filter_by(incident_id=incident_id).order_by(Page.id)))
-    events = list(
-        db.scalars(
-            select(IncidentEvent).filter_by(incident_id=incident_id).order_by(IncidentEvent.id)
-        )
+    """Show one incident: message, caller and promise, actions, notes, pages, timeline."""
+    row = _incident_or_404(incident_id)
+    show_all = request.args.get("all") == "1"
+    page = incident_view.build(
+        request_session(),
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        row,
+        extensions.clock().now(),
+        show_all=show_all,
     )
-    state = _state(row)
-    paged = sorted({p.analyst for p in state.pages}) if state else []
     return render_template(
-        "incidents/incident.html",
-        incident=row,
-        state=state,
-        caller=display(row.caller_number) if row.caller_number else "withheld",
-        local=lambda moment: _local(moment, zone),
-        pages=[{"page": p, "analyst": analysts.get(p.analyst_id or 0)} for p in pages],
-        events=[{"event": e, "detail": _detail(e.detail)} for e in events],
-        analysts=list(analysts.values()),
-        paged=paged,
-        default_analyst=state.pages[-1].analyst if state and state.pages else None,
-        acknowledged_by=analysts.get(row.acknowledged_by_id or 0),
-        notices=list(
-            db.scalars(
-                select(AdminNotice).filter_by(incident_id=incident_id).order_by(AdminNotice.at)
-            )
-        ),
+        "incidents/incident.html", view=page, incident=row, show_all=show_all, max_note=MAX_NOTE
     )
 
 
-def _detail(detail: dict[str, Any]) -> str:
-    """Return an event's detail as one readable line."""
-    if set(detail) <= {"detail", "event"} and "detail" in detail:
-        return str(detail["detail"])
-    return "; ".join(f"{k}: {v}" for k, v in detail.items() if v not in (None, "", []))
+@bp.post("/incidents/<int:incident_id>/note")
+@login_required
+def add_note(incident_id: int) -> ResponseReturnValue:
+    """Add an admin's note to the incident's log (and the audit log)."""
+    row = _incident_or_404(incident_id)
+    text = (request.form.get("text") or "").strip()
+    back = redirect(url_for("incidents.incident", incident_id=incident_id, _anchor="notes"))
+    if not text:
+        flash("Write the note before adding it.", "error")
+        return back
+    if len(text) > MAX_NOTE:
+        flash(f"A note is at most {MAX_NOTE} characters; this one has {len(text)}.", "error")
+        return back
+    db = request_session()
+    admin = current_admin()
+    now = extensions.clock().now()
+    log_event(db, row, "note", now, actor=f"admin {admin}", text=text)
+    audit.record(db, admin, "incident_note", f"incident {incident_id}", at=now, text=text)
+    db.commit()
+    flash("Note added.", "ok")
+    return back
 
 
 @bp.post("/incidents/<int:incident_id>/<action>")
@@ -146,9 +131,7 @@ def act(incident_id: int, action: str) -> ResponseReturnValue:
     if action not in ACTIONS:
         abort(404)
     db = request_session()
-    row = db.get(Incident, incident_id)
-    if row is None:
-        abort(404)
+    row = _incident_or_404(incident_id)
     state = _state(row)
     back = redirect(url_for("incidents.incident", incident_id=incident_id))
     if state is None:

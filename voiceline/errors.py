@@ -18,6 +18,8 @@
     │   ├── SlaError                    an SLA clock action that does not apply
     │   ├── ReportError                 a report month or filter that cannot be used
     │   ├── UnknownEntry (LookupError)  no parked spool entry has that name
+    │   ├── FormattingError             a time, zone or amount an admin page cannot write
+    │   ├── FilterError                 an incident-list filter or page link it cannot read
     │   ├── OnCallError                 rotas: what to fix is in the message
     │   │   ├── NaiveTimeError          a time without a zone
     │   │   ├── RotationError           a rotation that cannot be used

@@ -8,7 +8,7 @@ Other areas add their own blueprints under ``/admin/...``; they protect views wi
 
 from __future__ import annotations
 
-from voiceline.admin import auth, views  # noqa: F401  (registers routes on bp)
+from voiceline.admin import auth, filters, views  # noqa: F401  (registers routes and filters on bp)
 from voiceline.admin.blueprint import bp
 
 __all__ = ["bp"]

@@ -8,9 +8,11 @@ bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="template
 
 # No inline script or style anywhere in the admin pages, so the policy can forbid both:
 # an injected <script> or onerror= attribute is inert even if escaping ever slipped.
+# Media from 'self': an incident's page plays the caller's message through our signed link.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "media-src 'self'; font-src 'self'; connect-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; "
     "base-uri 'none'"
 )
 SECURITY_HEADERS = {

@@ -18,6 +18,7 @@ from voiceline.directory.values import (
     Check,
     closure,
     code,
+    currency,
     delay,
     flag,
     handoff,
@@ -101,6 +102,7 @@ SERVICE = Schema(
     transcribe=Field(flag),
     page_unverified=Field(flag),
     prompts=Field(mapping),
+    currency=Field(currency),
 )
 TARGET = Schema(
     metric=Field(one_of("callback", "restoration"), required=True),

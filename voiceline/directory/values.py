@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import phonenumbers
+from babel.numbers import is_currency
 
 from escalation.errors import PolicyError
 from escalation.policy import parse_delay
@@ -109,6 +110,13 @@ def region(key: str, value: Any) -> str | None:
     """Check a region code that national phone numbers are read in, e.g. US or GB."""
     if not isinstance(value, str) or value not in phonenumbers.SUPPORTED_REGIONS:
         return f"{key} must be a two-letter region code such as US or GB, not {describe(value)}"
+    return None
+
+
+def currency(key: str, value: Any) -> str | None:
+    """Check an ISO 4217 currency code that money on the admin pages is written in, e.g. USD."""
+    if not isinstance(value, str) or not is_currency(value.strip().upper()):
+        return f"{key} must be a currency code such as USD, EUR or GBP, not {describe(value)}"
     return None
 
 

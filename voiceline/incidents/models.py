@@ -43,8 +43,9 @@ class Incident(Base):
     __table_args__ = (
         Index("ix_incidents_customer_id_opened_at", "customer_id", "opened_at"),
         Index("ix_incidents_caller_number_opened_at", "caller_number", "opened_at"),
-        # The admin list: newest first, a page at a time.
+        # The admin list: newest first, a page at a time; open ones are few among many.
         Index("ix_incidents_opened_at", "opened_at"),
+        Index("ix_incidents_status_opened_at", "status", "opened_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)  # the short number analysts quote

@@ -7,7 +7,10 @@ call's SID and sequence number (``WebhookReceipt``), applied
 to the ``Page`` row monotonically (a late ``sent`` never undoes ``delivered``), and fed
 to the engine as the mapping in ``escalation.events`` says. A report may arrive before
 the sender has recorded Twilio's answer: it attaches the SID itself, which is also what
-settles a page left in doubt by a crashed sender (``escalation.dispatch``).
+settles a page left in doubt by a crashed sender (``escalation.dispatch``). A bundle is
+one message for several incidents' pages, sent with the first page's URLs: its report
+is applied to each page the message carried (``Page.bundle_lead_id``), each fed to its
+own incident, in the one transaction that stores the receipt.
 """
 
 from __future__ import annotations
@@ -91,10 +94,31 @@ def advance(page: Page, status: str, now: datetime) -> bool:
     return True
 
 
+def _bundle_of(session: Session, incident_id: int, key: str) -> list[tuple[int, str]]:
+    """Return (incident, key) of the page and of every page its message carried, it first."""
+    if not 0 < incident_id <= MAX_COLUMN_INT:
+        return []  # no incident has such a number; asking the database would fail
+    lead_id = session.scalars(
+        select(Page.id).where(Page.incident_id == incident_id, Page.page_key == key)
+    ).one_or_none()
+    if lead_id is None:
+        return []
+    riders = session.execute(
+        select(Page.incident_id, Page.page_key)
+        .where(Page.bundle_lead_id == lead_id)
+        .order_by(Page.id)
+    )
+    return [(incident_id, key), *((row_incident, row_key) for row_incident, row_key in riders)]
+
+
 def page_status(paging: Paging, incident_id: int, key: str, report: PageStatus) -> None:
-    """Apply an SMS or call status callback of a page."""
+    """Apply an SMS or call status callback to its page and every page its message carried."""
     now = paging.clock.now()
     with paging.database.session() as session:
+        members = _bundle_of(session, incident_id, key)
+        for member_incident in sorted({member[0] for member in members}):
+            # One lock order for every caller (as ``bundle_replies``): no deadlocks.
+            lock_incident(session, member_incident)
         ctx = open_page(session, incident_id, key, now)
         if ctx is None:
             return
@@ -115,29 +139,41 @@ def page_status(paging: Paging, incident_id: int, key: str, report: PageStatus) 
             found = mark_answered(ctx, answered_by)
             detected = found is not None
             outcomes += [found] if found is not None else []
-        code = report.error_code
-        if code is not None:
-            ctx.page.error_code = code
-        if sequence is not None:
-            ctx.page.last_sequence = max(sequence, ctx.page.last_sequence or 0)
-        moved = advance(ctx.page, status, now)
-        if moved and _RANK.get(status, 0) >= 5:
-            log_event(
-                session,
-                ctx.incident,
-                "page_status",
-                now,
-                actor=ctx.analyst,
-                key=key,
-                status=status,
-                code=code,
-                answered_by=ctx.page.answered_by,
-            )
-        event = _event_for(ctx.page, status, code) if moved else None
-        if event is not None and not (detected and isinstance(event, PageNoAnswer)):
-            outcomes.append(feed(session, ctx.incident, event, now))
+        outcomes += _apply_status(ctx, status, report.error_code, sequence, detected)
+        if ctx.page.provider_sid == sid:  # a report of this page's own message
+            for rider_incident, rider_key in members[1:]:
+                rider = open_page(session, rider_incident, rider_key, now)
+                if rider is not None:
+                    outcomes += _apply_status(rider, status, report.error_code, None, False)
     for outcome in outcomes:
         paging.later(deliver, paging, outcome)
+
+
+def _apply_status(
+    ctx: PageContext, status: str, code: int | None, sequence: int | None, detected: bool
+) -> list[Outcome]:
+    """Move one page to a reported status, log a final one, and feed its incident."""
+    if code is not None:
+        ctx.page.error_code = code
+    if sequence is not None:
+        ctx.page.last_sequence = max(sequence, ctx.page.last_sequence or 0)
+    moved = advance(ctx.page, status, ctx.now)
+    if moved and _RANK.get(status, 0) >= 5:
+        log_event(
+            ctx.session,
+            ctx.incident,
+            "page_status",
+            ctx.now,
+            actor=ctx.analyst,
+            key=ctx.page.page_key,
+            status=status,
+            code=code,
+            answered_by=ctx.page.answered_by,
+        )
+    event = _event_for(ctx.page, status, code) if moved else None
+    if event is None or (detected and isinstance(event, PageNoAnswer)):
+        return []
+    return [feed(ctx.session, ctx.incident, event, ctx.now)]
 
 
 def _event_for(page: Page, status: str, code: int | None) -> Event | None:

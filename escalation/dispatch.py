@@ -228,6 +228,11 @@ def _claim_next_page(paging: Paging, incident_id: int | None) -> _Claim | None:
                 for page_id in bundle_rows(session, lead, now, locks=locks)
                 if (found := _claim_row(session, page_id, now)) is not None
             ]
+            for row, _ in wanted[1:]:
+                # Stored with the claim, before the send: a status callback for the
+                # message (on the first row's URL) then reaches every row it carries,
+                # even if this sender dies before recording Twilio's answer.
+                row.bundle_lead_id = wanted[0][0].id
             session.commit()
             if not wanted:
                 continue

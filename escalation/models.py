@@ -44,6 +44,11 @@ class Page(Base):
     answered_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
     error_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_sequence: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Set on the other rows of a bundle: the row holding the message's SID, whose status
+    # callbacks therefore report on this page too (``escalation.callbacks``).
+    bundle_lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pages.id"), nullable=True, index=True
+    )
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
     updated_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import string
+import traceback
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -220,7 +221,7 @@ path_int = (
 path_text = st.text(
     string.ascii_letters + string.digits + "-_.~:", min_size=1, max_size=40
 ) | st.text(
-    st.characters(blacklist_characters="/", blacklist_categories=("Cs",)), min_size=1, max_size=20
+    st.characters(exclude_characters="/", exclude_categories=["Cs"]), min_size=1, max_size=20
 )
 
 
@@ -253,6 +254,49 @@ def logged_errors() -> Iterator[list[str]]:
     finally:
         root.removeHandler(handler)
         found.extend(handler.format(r) for r in handler.records)
+
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def raised_at(exc: BaseException) -> str:
+    """Return where in the product ``exc`` was raised: its deepest frame in our own code."""
+    skip = (str(REPOSITORY / ".venv"), str(REPOSITORY / "tests"))
+    for error in (exc, exc.__cause__, exc.__context__):
+        if error is None:
+            continue
+        ours = [
+            f
+            for f in traceback.extract_tb(error.__traceback__)
+            if f.filename.startswith(str(REPOSITORY)) and not f.filename.startswith(skip)
+        ]
+        if ours:
+            where = Path(ours[-1].filename).relative_to(REPOSITORY)
+            return f"{where}:{ours[-1].lineno} in {ours[-1].name}: {ours[-1].line}"
+    return "(not in the product's code)"
+
+
+@contextmanager
+def located(what: str) -> Iterator[None]:
+    """Turn an exception out of the app into a failure that says where the product raised it.
+
+    Hypothesis trims a failing example's traceback to the test; the line in the product
+    is what its owner needs, so it goes into the message.
+    """
+    try:
+        yield
+    except AssertionError:
+        raise
+    except Exception as exc:
+        message = f"{type(exc).__name__} at {raised_at(exc)}\n{what[:300]}\n{str(exc)[:600]}"
+        raise AssertionError(message) from exc
+
+
+def summary(exc: BaseException) -> str:
+    """Return the message of ``exc``, or of each failure in a group of them."""
+    if isinstance(exc, BaseExceptionGroup):
+        return "\n".join(summary(e) for e in exc.exceptions)
+    return f"{type(exc).__name__}: {exc}"
 
 
 # --- what the database holds ---------------------------------------------------------------

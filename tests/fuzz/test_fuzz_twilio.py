@@ -45,6 +45,7 @@ from tests.escalation_helpers import PAT, STRANGER, load_example
 from tests.fuzz.fuzz_support import (
     COUNTS,
     fuzz_settings,
+    located,
     logged_errors,
     path_int,
     path_text,
@@ -268,7 +269,7 @@ def test_twilio_route_survives_fuzzing(
     if query:
         path += "?" + urlencode(query)
     spooled = set(night.spool.pending_files())
-    with logged_errors() as errors:
+    with logged_errors() as errors, located(f"POST {path}"):
         response = post_signed(night.client, path, form)
         assert response.status_code < 500, f"POST {path}: {response.status_code}"
         if rule.rule.startswith(CALLER_PREFIX):

@@ -163,6 +163,8 @@ FINDINGS: list[tuple[str, str, dict[str, str]]] = [
     ("sla.act", f"/admin/sla/incidents/{2**63}/callback", {}),
     # text PostgreSQL cannot store (a NUL byte) in a rotation's code in the path
     ("oncall.add_member", "/admin/rotations/tier%001/members", {"analyst": "sam"}),
+    ("oncall.update_analyst", "/admin/analysts/sa%00m", {"name": "Sam"}),
+    ("oncall.reset_calendar_link", "/admin/analysts/sa%00m/calendar-link", {}),
     # a time zone name longer than a file name may be: ZoneInfo raises OSError
     ("oncall.new_rotation", "/admin/rotations/new", {"time_zone": "A" * 300}),
     ("oncall.update_rotation", "/admin/rotations/tier1/settings", {"time_zone": "A" * 300}),

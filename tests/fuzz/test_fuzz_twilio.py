@@ -245,6 +245,13 @@ TOO_BIG = str(2**63)  # one past the largest integer SQLite and PostgreSQL store
     page=None,
 )
 @example(form={**CALL, "CallSid": "CA" + "f" * 63}, query={}, int_arg=1, text_arg="x", page=None)
+@example(
+    form={**CALL, "CallSid": "CA\x00", "CallStatus": "completed"},
+    query={},
+    int_arg=1,
+    text_arg="x",
+    page=None,
+)
 # an incident number past PostgreSQL's integer (2**31 - 1)
 @example(form=CALL, query={}, int_arg=2**31, text_arg="x", page=None)
 @given(

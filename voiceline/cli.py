@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from sqlalchemy import func, select
 
+from voiceline.backup import backup_command, restore_command
 from voiceline.config import ConfigError, Settings, load_settings
 from voiceline.db import Database
 
@@ -265,6 +266,9 @@ def report(
             sys.exit(1)
         click.echo(f"report emailed to {', '.join(email_to)}", err=True)
 
+
+main.add_command(backup_command)
+main.add_command(restore_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -40,8 +40,8 @@ MAX_DELAY = timedelta(hours=24)
 MAX_REPEAT = 20
 MAX_STEPS = 20
 
-_COMPACT_RE = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-_ISO_RE = re.compile(r"^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$")
+_COMPACT_RE = re.compile(r"^(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?$")
+_ISO_RE = re.compile(r"^PT(?:([0-9]+)H)?(?:([0-9]+)M)?(?:([0-9]+)S)?$")
 
 
 @dataclass(frozen=True)
@@ -112,6 +112,8 @@ def parse_delay(value: object) -> timedelta:
         seconds = _parse_delay_text(value)
     if seconds < 0:
         raise PolicyError(f"delay {value!r} must not be negative")
+    if seconds > MAX_DELAY.total_seconds():  # before timedelta, which overflows on huge ones
+        raise PolicyError(f"delay {value!r} is longer than {format_delay(MAX_DELAY)}")
     delay = timedelta(seconds=seconds)
     if delay > MAX_DELAY:
         raise PolicyError(f"delay {value!r} is longer than {format_delay(MAX_DELAY)}")
@@ -123,8 +125,8 @@ def _parse_delay_text(text: str) -> int:
     raw = text.strip()
     if raw.startswith("-"):
         raise PolicyError(f"delay {text!r} must not be negative")
-    if raw.isdigit():
-        return int(raw)
+    if raw.isascii() and raw.isdigit():  # "²".isdigit() is True, and int() refuses it
+        return int(raw) if len(raw) <= 12 else int(MAX_DELAY.total_seconds()) + 1
     match = _ISO_RE.match(raw.upper()) if raw.upper().startswith("PT") else None
     if match is None:
         match = _COMPACT_RE.match(raw.lower().replace(" ", ""))

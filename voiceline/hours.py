@@ -57,7 +57,7 @@ def zone(name: str) -> ZoneInfo:
     """Return the IANA zone ``name`` or raise HoursError naming it."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name too long
         raise HoursError(f"unknown time zone {name!r}") from exc
 
 

@@ -11,9 +11,26 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, current_app
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import IntegerConverter, Map, Rule
 
 UrlFor = Callable[..., str]
+
+MAX_ROW_ID = 2**31 - 1  # PostgreSQL's integer: the widest id any of our rows can have
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in our URLs: a row id in ASCII digits that a column can hold, else 404.
+
+    werkzeug's own accepts any Unicode digit (``²``) and any size, which reach the
+    database as an overflow (a 500) instead of "no such row".
+    """
+
+    regex = r"[0-9]{1,10}"
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(map, *args, **kwargs)
+
 
 TWILIO_PREFIX = "/twilio"
 # endpoint -> rule; the ``twilio.*`` rules are under TWILIO_PREFIX.
@@ -52,7 +69,8 @@ def _full_rule(endpoint: str) -> str:
 
 
 _CALLBACK_MAP = Map(
-    [Rule(_full_rule(e), endpoint=e, methods=["POST", "GET"]) for e in CALLBACK_RULES]
+    [Rule(_full_rule(e), endpoint=e, methods=["POST", "GET"]) for e in CALLBACK_RULES],
+    converters={"int": RowIdConverter},
 )
 
 

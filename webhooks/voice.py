@@ -122,7 +122,7 @@ def voice_fallback() -> Response:
     """
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     now = extensions.clock(app).now()
-    log.error("Twilio used the fallback URL for call %s", _sid())
+    log.warning("Twilio used the fallback URL for call %s", _sid())
     try:
         spool_of(app).write("call", form=request.form.to_dict(), at=now.isoformat())
     except OSError:

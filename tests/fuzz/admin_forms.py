@@ -76,7 +76,8 @@ def crawl_forms(client: FlaskClient, start: str = "/admin/", limit: int = 80) ->
 def endpoint_of(app: Flask, url: str) -> str | None:
     """Return the endpoint a POST to ``url`` reaches, or None."""
     try:
-        endpoint, _ = app.url_map.bind("localhost").match(url.split("?", 1)[0], method="POST")
+        path = url.split("#", 1)[0].split("?", 1)[0]  # a form may post to its section's anchor
+        endpoint, _ = app.url_map.bind("localhost").match(path, method="POST")
     except HTTPException:
         return None
     return str(endpoint)

@@ -41,11 +41,13 @@ bench: $(STAMP)
 ## drills: the fault drills of a real night against gunicorn, the worker, SQLite and
 ## PostgreSQL; prints one table. DRILL_SIZE=N multiplies the callers (1 is CI's size).
 DRILL_SIZE ?= 1
+# Extra pytest arguments, e.g. DRILL_ARGS="-k 'not wall_clock'" to leave a drill out.
+DRILL_ARGS ?=
 drills: $(STAMP)
 	@command -v faketime >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null) \
 	  || echo "faketime could not be installed: the wall-clock drill will say so"
 	DRILL_SIZE=$(DRILL_SIZE) DRILL_TABLE_FILE=test-artifacts/drills.txt \
-	  $(BIN)/python -m pytest tests/drills -m drill -p no:randomly --timeout=300
+	  $(BIN)/python -m pytest tests/drills -m drill -p no:randomly --timeout=300 $(DRILL_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -19,8 +19,8 @@ from escalation.models import Page
 from escalation.runner import Outcome, feed, lock_incident, subject_of
 from escalation.state import state_from_dict
 from escalation.texts import Subject
+from voiceline.incidents.log import OPEN_STATUSES
 from voiceline.incidents.models import Incident
-from voiceline.line.incidents import OPEN_STATUSES
 
 
 def _open_incidents_paged_to(session: Session, sender: str) -> list[int]:

@@ -27,8 +27,8 @@ from escalation.failures import is_temporary_failure
 from escalation.models import Page, WebhookReceipt
 from escalation.runner import Outcome, feed, lock_incident
 from oncall.models import Analyst
+from voiceline.incidents.log import log_event
 from voiceline.incidents.models import Incident
-from voiceline.line.incidents import log_event
 from voiceline.twilio_events import MAX_COLUMN_INT, PageAnswered, PageStatus, SmsProgress
 
 # How far along a page is; a report never moves a page back to a lower rank.

@@ -52,8 +52,8 @@ from escalation.state import state_from_dict
 from escalation.texts import purpose_of, sms_body
 from voiceline.clock import Clock
 from voiceline.db import Database
+from voiceline.incidents.log import log_event
 from voiceline.incidents.models import Incident
-from voiceline.line.incidents import log_event
 from voiceline.telephony import OutboundCall, Telephony, TelephonyError
 from voiceline.urls import UrlFor
 

@@ -26,8 +26,8 @@ from escalation.dispatch import (
 from escalation.events import PageFailed, TimerFired
 from escalation.models import Page
 from escalation.runner import Outcome, feed, lock_incident, on_sqlite, start
+from voiceline.incidents.log import log_event
 from voiceline.incidents.models import Incident
-from voiceline.line.incidents import log_event
 
 log = logging.getLogger(__name__)
 

@@ -28,8 +28,8 @@ from escalation.sms_commands import Command, help_text, parse_reply, should_send
 from escalation.state import EscalationState, state_from_dict
 from escalation.texts import ack_reply, callback_reply, closed_reply, escalate_reply, taken_reply
 from oncall.models import Analyst, ContactMethod
+from voiceline.incidents.log import OPEN_STATUSES, log_event
 from voiceline.incidents.models import Incident
-from voiceline.line.incidents import OPEN_STATUSES, log_event
 from voiceline.twilio_events import SmsReceived
 
 NOT_PAGED = "This phone was not paged for that incident. " + help_text()

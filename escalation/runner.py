@@ -58,8 +58,8 @@ from escalation.throttle import SMS_LIMITS, VOICE_LIMITS, decide
 from oncall.models import Analyst
 from voiceline.alarms import raise_alarm
 from voiceline.customers.services import service_settings
+from voiceline.incidents.log import log_event
 from voiceline.incidents.models import Incident, Recording
-from voiceline.line.incidents import log_event
 from voiceline.sla.clocks import SlaError, stop_callback
 
 log = logging.getLogger(__name__)

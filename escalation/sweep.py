@@ -22,8 +22,9 @@ from escalation.runner import lock_incident
 from voiceline.customers.services import service_settings
 from voiceline.db import Database
 from voiceline.incidents.handover import mark_for_paging
+from voiceline.incidents.log import OPEN_STATUSES, log_event
 from voiceline.incidents.models import Incident, IncidentEvent
-from voiceline.line.incidents import OPEN_STATUSES, PAGED_PRIORITIES, log_event
+from voiceline.line.incidents import PAGED_PRIORITIES
 
 log = logging.getLogger(__name__)
 

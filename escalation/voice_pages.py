@@ -24,8 +24,8 @@ from escalation.runner import Outcome, feed, subject_of
 from escalation.state import state_from_dict
 from escalation.texts import Subject, purpose_of, voice_intro, voice_menu, voicemail_message
 from voiceline.customers.services import service_settings
+from voiceline.incidents.log import log_event
 from voiceline.incidents.models import Recording
-from voiceline.line.incidents import log_event
 from voiceline.phones import spoken
 from voiceline.twilio_events import CallProgress, DialEnded, KeyPressed, PageAnswered
 from voiceline.urls import UrlFor

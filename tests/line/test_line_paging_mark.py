@@ -13,8 +13,9 @@ from simulator.rest import FakeTwilioApi
 from tests.escalation_helpers import SAM, load_example, sent, wait_for
 from tests.line_helpers import CallDriver, new_sid
 from voiceline import extensions
+from voiceline.incidents.log import OPEN_STATUSES
 from voiceline.incidents.models import Incident, Recording
-from voiceline.line.incidents import OPEN_STATUSES, PAGED_PRIORITIES
+from voiceline.line.incidents import PAGED_PRIORITIES
 from voiceline.line.recovery import replay_spool
 from voiceline.line.spool import Spool
 

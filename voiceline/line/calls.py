@@ -34,8 +34,9 @@ from voiceline.customers.services import (
     target_for,
 )
 from voiceline.hours import is_open_at
+from voiceline.incidents.log import log_event
 from voiceline.incidents.models import Incident
-from voiceline.line.incidents import PAGED_PRIORITIES, log_event, open_incident_of
+from voiceline.line.incidents import PAGED_PRIORITIES, open_incident_of
 from voiceline.line.models import Call
 from voiceline.line.prompts import Prompts, prompts_for
 from voiceline.phones import caller_e164

@@ -19,8 +19,6 @@ from voiceline.phones import display
 
 log = logging.getLogger(__name__)
 
-__all__ = ["OPEN_STATUSES", "log_event", "open_incident", "attach_recording", "open_incident_of"]
-
 PAGED_PRIORITIES = frozenset({"emergency", "billable"})
 REPEAT_WINDOW = timedelta(hours=24)
 

@@ -18,6 +18,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from voiceline.customers.entitlement import Route, decide
 from voiceline.customers.services import Target, plan_terms_for
 from voiceline.incidents.handover import mark_for_paging
+from voiceline.incidents.log import log_event
 from voiceline.incidents.models import Incident, Recording
 from voiceline.line.calls import (
     CallView,
@@ -27,7 +28,7 @@ from voiceline.line.calls import (
     stored_call,
     view_of,
 )
-from voiceline.line.incidents import PAGED_PRIORITIES, attach_recording, log_event, open_incident
+from voiceline.line.incidents import PAGED_PRIORITIES, attach_recording, open_incident
 from voiceline.phones import caller_e164
 from voiceline.twilio_events import (
     CallLeg,

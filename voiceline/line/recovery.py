@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session
 from voiceline import twilio_forms as forms
 from voiceline.clock import Clock
 from voiceline.db import Database
+from voiceline.incidents.log import log_event
 from voiceline.incidents.models import Incident, Recording
 from voiceline.line import messages, missed_calls
-from voiceline.line.incidents import log_event
 from voiceline.line.models import Call
 from voiceline.line.parked import sync_parked_notices
 from voiceline.line.spool import Spool

@@ -255,6 +255,11 @@ SENTENCES: dict[str, Callable[[Event], Line]] = {
     "caller_called_again": plain("{caller} called again and heard how the incident stands"),
     "billable_consent": _consent,
     "handed_over_to_paging": plain("Handed over for paging", technical=True),
+    "retry_superseded": plain("A retry was not sent: the escalation had moved on", technical=True),
+    "found_unpaged": plain("Found open but never handed to paging; paging it now", "warn"),
+    "spooled_values_dropped": plain(
+        "Replayed from the spool; values no column could hold were left out", technical=True
+    ),
     # the escalation (escalation.runner and the engine's log lines)
     "escalation_started": _started,
     "step_started": _step_started,

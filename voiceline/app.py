@@ -16,7 +16,7 @@ from voiceline import (
 from voiceline.clock import Clock
 from voiceline.config import ConfigError, Settings, load_settings
 from voiceline.telephony import Telephony
-from voiceline.urls import RowIdConverter
+from voiceline.urls import CONVERTERS
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -31,7 +31,7 @@ def create_app(
     """Create the web app from the environment, overridden by ``config``."""
     settings = config if isinstance(config, Settings) else load_settings(**(config or {}))
     app = Flask(__name__, instance_relative_config=False)
-    app.url_map.converters["int"] = RowIdConverter  # before any rule: ids a column can hold
+    app.url_map.converters.update(CONVERTERS)  # before any rule: ids a column can hold
     app.config.update(
         VOICELINE=settings,
         SECRET_KEY=settings.secret_key,

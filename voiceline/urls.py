@@ -32,6 +32,19 @@ class RowIdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+class PagedIdConverter(IntegerConverter):
+    """An incident number in a URL Twilio calls back on: any size, so the view answers it.
+
+    A 404 would make an analyst answering a stale page hear Twilio's "application error";
+    the page views answer a number past any row themselves ("no longer valid", 204).
+    """
+
+    regex = r"[0-9]{1,30}"
+
+
+CONVERTERS = {"int": RowIdConverter, "paged_id": PagedIdConverter}
+
+
 TWILIO_PREFIX = "/twilio"
 # endpoint -> rule; the ``twilio.*`` rules are under TWILIO_PREFIX.
 CALLBACK_RULES: dict[str, str] = {
@@ -45,12 +58,12 @@ CALLBACK_RULES: dict[str, str] = {
     "twilio.call_status": "/status/call",
     "twilio.transcription": "/transcription",
     "twilio.incoming_sms": "/sms",
-    "twilio.page_call": "/page/<int:incident_id>/<page_key>",
-    "twilio.page_keys": "/page/<int:incident_id>/<page_key>/keys",
-    "twilio.page_bridge": "/page/<int:incident_id>/<page_key>/bridge",
-    "twilio.page_amd": "/page/<int:incident_id>/<page_key>/amd",
-    "twilio.page_status": "/status/page/<int:incident_id>/<page_key>",
-    "twilio.bridge_status": "/status/bridge/<int:incident_id>/<page_key>",
+    "twilio.page_call": "/page/<paged_id:incident_id>/<page_key>",
+    "twilio.page_keys": "/page/<paged_id:incident_id>/<page_key>/keys",
+    "twilio.page_bridge": "/page/<paged_id:incident_id>/<page_key>/bridge",
+    "twilio.page_amd": "/page/<paged_id:incident_id>/<page_key>/amd",
+    "twilio.page_status": "/status/page/<paged_id:incident_id>/<page_key>",
+    "twilio.bridge_status": "/status/bridge/<paged_id:incident_id>/<page_key>",
     "twilio.test_page_call": "/test-page",
     "twilio.test_page_status": "/status/test-page",
     "media.recording": "/recordings/<int:recording_id>",
@@ -70,7 +83,7 @@ def _full_rule(endpoint: str) -> str:
 
 _CALLBACK_MAP = Map(
     [Rule(_full_rule(e), endpoint=e, methods=["POST", "GET"]) for e in CALLBACK_RULES],
-    converters={"int": RowIdConverter},
+    converters=CONVERTERS,
 )
 
 

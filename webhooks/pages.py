@@ -29,6 +29,7 @@ from escalation.page_reports import keep_report
 from escalation.wiring import paging_for, voice_setup_for
 from voiceline import extensions
 from voiceline import twilio_forms as forms
+from voiceline.urls import rule
 from webhooks.blueprint import bp
 from webhooks.deadline import page_spool_of, within_deadline
 
@@ -99,7 +100,7 @@ def _report(kind: str, incident_id: int, page_key: str, apply: Callable[[], None
     return Response(status=204)
 
 
-@bp.post("/page/<int:incident_id>/<page_key>")
+@bp.post(rule("twilio.page_call"))
 def page_call(incident_id: int, page_key: str) -> Response:
     """Read the incident to whoever answered a page call (a machine gets a short message)."""
     app = _app()
@@ -113,7 +114,7 @@ def page_call(incident_id: int, page_key: str) -> Response:
     )
 
 
-@bp.post("/page/<int:incident_id>/<page_key>/keys")
+@bp.post(rule("twilio.page_keys"))
 def page_keys(incident_id: int, page_key: str) -> Response:
     """Act on 1 (ack), 2 (ack and connect), 3 (escalate) or * (repeat)."""
     app = _app()
@@ -134,7 +135,7 @@ def _hang_up() -> VoiceResponse:
     return response
 
 
-@bp.post("/page/<int:incident_id>/<page_key>/bridge")
+@bp.post(rule("twilio.page_bridge"))
 def page_bridge(incident_id: int, page_key: str) -> Response:
     """The bridge to the caller ended (or never connected)."""
     app = _app()
@@ -145,7 +146,7 @@ def page_bridge(incident_id: int, page_key: str) -> Response:
     )
 
 
-@bp.post("/page/<int:incident_id>/<page_key>/amd")
+@bp.post(rule("twilio.page_amd"))
 def page_amd(incident_id: int, page_key: str) -> Response:
     """Twilio's answering-machine detection finished."""
     paging = paging_for(_app())
@@ -158,7 +159,7 @@ def page_amd(incident_id: int, page_key: str) -> Response:
     )
 
 
-@bp.post("/status/page/<int:incident_id>/<page_key>")
+@bp.post(rule("twilio.page_status"))
 def page_status(incident_id: int, page_key: str) -> Response:
     """An SMS or call page changed status."""
     paging = paging_for(_app())
@@ -171,7 +172,7 @@ def page_status(incident_id: int, page_key: str) -> Response:
     )
 
 
-@bp.post("/status/bridge/<int:incident_id>/<page_key>")
+@bp.post(rule("twilio.bridge_status"))
 def bridge_status(incident_id: int, page_key: str) -> Response:
     """The caller answered (or left) the bridge: the answer is the SLA callback."""
     paging = paging_for(_app())
@@ -184,7 +185,7 @@ def bridge_status(incident_id: int, page_key: str) -> Response:
     )
 
 
-@bp.post("/test-page")
+@bp.post(rule("twilio.test_page_call"))
 def test_page_call() -> Response:
     """The TwiML of a test call an admin sent to an analyst."""
     response = VoiceResponse()
@@ -193,7 +194,7 @@ def test_page_call() -> Response:
     return _twiml(response)
 
 
-@bp.post("/status/test-page")
+@bp.post(rule("twilio.test_page_status"))
 def test_page_status() -> Response:
     """A test call's status; nothing depends on it."""
     return Response(status=204)

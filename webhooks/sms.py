@@ -15,6 +15,7 @@ from escalation.replies import reply_to_sms
 from escalation.sms_commands import parse_reply
 from escalation.wiring import paging_for
 from voiceline import twilio_forms as forms
+from voiceline.urls import rule
 from webhooks.blueprint import bp
 from webhooks.deadline import within_deadline
 
@@ -32,7 +33,7 @@ def _not_processed(body: str) -> str | None:
     return None if parse_reply(body).kind in ("stop", "start") else NOT_PROCESSED
 
 
-@bp.post("/sms")
+@bp.post(rule("twilio.incoming_sms"))
 def incoming_sms() -> Response:
     """Act on an analyst's reply and answer with a short text, or with nothing."""
     paging = paging_for(current_app._get_current_object())  # type: ignore[attr-defined]

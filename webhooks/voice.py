@@ -26,7 +26,7 @@ from voiceline.incidents.handover import hand_over
 from voiceline.line import calls, messages, missed_calls
 from voiceline.line.prompts import Prompts
 from voiceline.twilio_events import RecordingDone
-from voiceline.urls import UrlFor
+from voiceline.urls import UrlFor, rule
 from webhooks.blueprint import bp
 from webhooks.deadline import spool_of, within_deadline
 
@@ -103,7 +103,7 @@ def _fallback() -> VoiceResponse:
     return calls.fallback_twiml(extensions.services().callback_url)  # type: ignore[attr-defined]
 
 
-@bp.post("/voice")
+@bp.post(rule("twilio.incoming_call"))
 def incoming_call() -> Response:
     """Answer a call to the emergency line."""
     url_for = extensions.services().callback_url
@@ -111,7 +111,7 @@ def incoming_call() -> Response:
     return run_for_caller(lambda s, now: calls.answer(s, event, now, url_for), _fallback, "call")
 
 
-@bp.post("/voice/fallback")
+@bp.post(rule("twilio.voice_fallback"))
 def voice_fallback() -> Response:
     """Twilio's fallback URL: our primary handler failed, so record without the database.
 
@@ -130,7 +130,7 @@ def voice_fallback() -> Response:
     return twiml(_fallback())
 
 
-@bp.post("/voice/menu")
+@bp.post(rule("twilio.menu"))
 def menu() -> Response:
     """Act on the caller's menu choice."""
     url_for = extensions.services().callback_url
@@ -169,19 +169,19 @@ def _after_record(
     )
 
 
-@bp.post("/voice/recorded")
+@bp.post(rule("twilio.recorded"))
 def recorded() -> Response:
     """The caller finished their message."""
     return _after_record(messages.recorded, "thanks_unknown")
 
 
-@bp.post("/voice/no-message")
+@bp.post(rule("twilio.no_message"))
 def no_message() -> Response:
     """The recording was empty; the call still leaves a record."""
     return _after_record(messages.no_message, "no_message")
 
 
-@bp.post("/voice/desk")
+@bp.post(rule("twilio.desk_result"))
 def desk_result() -> Response:
     """The support desk answered, or not."""
     url_for = extensions.services().callback_url
@@ -201,7 +201,7 @@ def _callback(work: Callable[[Session, datetime], list[int]], kind: str, **data:
     return Response(status=204)
 
 
-@bp.post("/recording")
+@bp.post(rule("twilio.recording_status"))
 def recording_status() -> Response:
     """A recording completed or was absent (too short, silent)."""
     priority, incident_id = _message_query()
@@ -214,14 +214,14 @@ def recording_status() -> Response:
     )
 
 
-@bp.post("/status/call")
+@bp.post(rule("twilio.call_status"))
 def call_status() -> Response:
     """An inbound call changed state (the number's 'call status changes' URL)."""
     changed = forms.call_status_changed(request.form)
     return _callback(lambda s, now: missed_calls.call_status(s, changed, now), "call_status")
 
 
-@bp.post("/transcription")
+@bp.post(rule("twilio.transcription"))
 def transcription() -> Response:
     """Twilio finished transcribing a message."""
     done = forms.transcription_done(request.form)

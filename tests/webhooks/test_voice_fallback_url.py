@@ -60,3 +60,18 @@ def test_a_call_spooled_by_the_fallback_url_becomes_an_incident(
     with database.session() as session:
         [incident] = session.query(Incident).all()
         assert incident.call_sid == FORM["CallSid"]
+
+
+def test_every_callback_url_is_routed_by_its_one_rule(app: Flask) -> None:
+    from voiceline.urls import CALLBACK_RULES, MEDIA_PREFIX, TWILIO_PREFIX
+
+    routed = {r.endpoint: r.rule for r in app.url_map.iter_rules() if r.endpoint in CALLBACK_RULES}
+    expected = {
+        endpoint: (TWILIO_PREFIX if endpoint.startswith("twilio.") else MEDIA_PREFIX) + rule
+        for endpoint, rule in CALLBACK_RULES.items()
+    }
+    assert routed == expected
+    twilio_views = {
+        r.endpoint for r in app.url_map.iter_rules() if r.endpoint.startswith("twilio.")
+    }
+    assert twilio_views <= set(CALLBACK_RULES)  # no Twilio route outside the one table

@@ -17,7 +17,7 @@ from voiceline import extensions
 from voiceline.db import request_session
 from voiceline.incidents.models import Recording
 from voiceline.telephony import TelephonyError
-from voiceline.urls import public_url
+from voiceline.urls import public_url, rule
 
 log = logging.getLogger(__name__)
 bp = Blueprint("media", __name__, url_prefix="/media")
@@ -35,7 +35,7 @@ def recording_url(app: Flask, recording_id: int) -> str:
     return public_url("media.recording", app, recording_id=recording_id, token=token)
 
 
-@bp.get("/recordings/<int:recording_id>")
+@bp.get(rule("media.recording"))
 def recording(recording_id: int) -> Response:
     """Stream a recording to whoever holds a valid token for it."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]

@@ -1,0 +1,173 @@
+"""Webhooks and the scale figures that need a big history, on one database of each kind.
+
+Phase one, empty database: the bare Flask app and ``voiceline serve`` side by side, wrk
+at concurrency 16 (runs interleaved bare/app, so drift on a shared machine hits both),
+then the app alone at 64. Phase two adds the history (100,000 incidents at full size)
+and repeats, then times the admin incident list, the admin SLA report page and the
+``voiceline report`` process over that history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import requests
+from twilio.request_validator import RequestValidator
+
+from bench import pages
+from bench.databases import open_database, scratch_database
+from bench.directories import LINE, bench_directory, load
+from bench.figures import Figure
+from bench.history import add_incident_history
+from bench.processes import Running, bare_stack, voiceline_stack
+from bench.sizes import Size
+from bench.stats import median
+from bench.wrk import WrkResult, call_form, run_wrk, write_signed_requests
+from simulator.engine import Simulator
+from simulator.webhooks import HttpTransport
+from tests.e2e_stack import ACCOUNT_SID, AUTH_TOKEN
+
+Log = Callable[[str], None]
+FALLBACK_LOG = "caller gets the fallback"
+WARM_UP_SECONDS = 2
+
+
+def report_month(today: date) -> date:
+    """Return last month, the one an operator reports on."""
+    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+@dataclass
+class Phase:
+    """What one phase measured: runs of each app at each concurrency."""
+
+    bare16: list[WrkResult] = field(default_factory=list)
+    app16: list[WrkResult] = field(default_factory=list)
+    app64: list[WrkResult] = field(default_factory=list)
+    fallbacks16: int = 0
+    fallbacks64: int = 0
+
+
+def _check_answers(app: Running, bare: Running, caller: str) -> None:
+    """Fail unless a signed call gets the emergency menu from the app and 200 from bare."""
+    form = call_form(ACCOUNT_SID, caller, LINE)
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(f"{app.url}/twilio/voice", form)
+    headers = {"X-Twilio-Signature": signature}
+    answer = requests.post(f"{app.url}/twilio/voice", data=form, headers=headers, timeout=30)
+    if answer.status_code != 200 or "<Gather" not in answer.text or "kind=emergency" not in answer.text:
+        raise RuntimeError(f"the app did not offer the emergency menu: {answer.status_code} {answer.text[:300]}")
+    if requests.post(f"{bare.url}/twilio/voice", data=form, headers=headers, timeout=30).status_code != 200:
+        raise RuntimeError("the bare app did not answer 200")  # fmt: skip
+
+
+def _phase(size: Size, app: Running, bare: Running, caller: str, workdir: Path, log: Log) -> Phase:
+    """Measure one phase; every app run gets calls it has never seen."""
+    _check_answers(app, bare, caller)
+    per_run = 6_000 * size.wrk_seconds  # above any rate two workers reach on two cores
+
+    def fresh(tag: str) -> Path:
+        path = workdir / f"calls-{tag}.tsv"
+        return write_signed_requests(path, app.url, AUTH_TOKEN, ACCOUNT_SID, caller, LINE, per_run)
+
+    def fallbacks() -> int:
+        return app.log_text("web").count(FALLBACK_LOG)
+
+    phase = Phase()
+    bare_calls = fresh("bare")
+    run_wrk(bare.url, bare_calls, 16, WARM_UP_SECONDS)
+    run_wrk(app.url, fresh("warm"), 16, WARM_UP_SECONDS)
+    before = fallbacks()
+    for n in range(size.runs):
+        phase.bare16.append(run_wrk(bare.url, bare_calls, 16, size.wrk_seconds))
+        phase.app16.append(run_wrk(app.url, fresh(f"16-{n}"), 16, size.wrk_seconds))
+        log(f"    run {n + 1}: bare {phase.bare16[-1].throughput:.0f} req/s, "
+            f"app {phase.app16[-1].throughput:.0f} req/s p99 {phase.app16[-1].p99_ms:.0f} ms")  # fmt: skip
+    phase.fallbacks16 = fallbacks() - before
+    before = fallbacks()
+    phase.app64.append(run_wrk(app.url, fresh("64"), 64, size.wrk_seconds))
+    phase.fallbacks64 = fallbacks() - before
+    log(f"    c64: {phase.app64[-1].throughput:.0f} req/s, errors {phase.app64[-1].errors}, "
+        f"fallbacks {phase.fallbacks64}")  # fmt: skip
+    return phase
+
+
+def measure(kind: str, size: Size, workdir: Path, log: Log) -> list[Figure]:
+    """Return the webhook and history-scale figures for one database kind."""
+    history = f"{size.history_incidents // 1000}k" if size.history_incidents >= 1000 else str(size.history_incidents)
+    month = report_month(datetime.now(UTC).date())
+    with scratch_database(kind, workdir, "webhooks") as url:
+        database = open_database(url)
+        data, callers, _ = bench_directory(customers=40, contacts_per_customer=5)
+        with database.session() as session:
+            load(session, data)
+        password = pages.create_admin(database)
+        caller = callers[0].number
+        pages_ms: dict[str, list[float]] = {"list": [], "report": []}
+        with Simulator(transport=HttpTransport(), account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN) as sim:
+            log(f"  [{kind}] webhooks, empty database")
+            with voiceline_stack(url, sim, workdir, workers=0) as app, bare_stack(workdir) as bare:
+                empty = _phase(size, app, bare, caller, workdir, log)
+            log(f"  [{kind}] adding {size.history_incidents:,} incidents of history")
+            started = datetime.now(UTC)
+            add_incident_history(database, size.history_incidents, month)
+            fill_seconds = (datetime.now(UTC) - started).total_seconds()
+            log(f"  [{kind}] webhooks, {history} incidents ({fill_seconds:.0f} s to fill)")
+            with voiceline_stack(url, sim, workdir, workers=0) as app, bare_stack(workdir) as bare:
+                full = _phase(size, app, bare, caller, workdir, log)
+                log(f"  [{kind}] admin pages over {history} incidents")
+                browser = pages.log_in(app.url, password)
+                for _ in range(size.admin_requests):
+                    pages_ms["list"].append(pages.first_byte_ms(browser, f"{app.url}/admin/incidents", "<h1>Incidents</h1>"))
+                report_url = f"{app.url}/admin/sla/report?month={month:%Y-%m}"
+                for _ in range(size.runs):
+                    pages_ms["report"].append(pages.first_byte_ms(browser, report_url, "<h1>SLA report, "))  # fmt: skip
+        log(f"  [{kind}] voiceline report over {history} incidents")
+        env = pages.report_environment(url)
+        check = pages.run_report(env, f"{month:%Y-%m}", workdir)
+        if check.incidents != size.history_incidents:
+            raise RuntimeError(f"the report counted {check.incidents} incidents, not {size.history_incidents}")
+        report_runs = [pages.run_report(env, f"{month:%Y-%m}", workdir).seconds for _ in range(size.runs)]
+        database.dispose()
+    return _figures(kind, history, empty, full, pages_ms, report_runs, check)
+
+
+def _figures(kind: str, history: str, empty: Phase, full: Phase, pages_ms: dict[str, list[float]],
+             report_runs: list[float], check: pages.ReportRun) -> list[Figure]:  # fmt: skip
+    """Turn the phases into table lines."""
+    figures: list[Figure] = []
+    tput = {}
+    for label, phase in (("empty", empty), (history, full)):
+        bare_rate = median([r.throughput for r in phase.bare16]) or 0.0
+        app_rate = median([r.throughput for r in phase.app16]) or 0.0
+        tput[label] = app_rate
+        runs = {"bare": [r.as_json() for r in phase.bare16], "app": [r.as_json() for r in phase.app16]}
+        p99 = Figure(f"webhooks.{kind}.{label}.p99_c16", f"webhook p99, c16, {label} db [{kind}]", "ms", "<=", 50.0, detail=runs)
+        for r in phase.app16:
+            p99.add(r.p99_ms)
+        bare_p99 = median([r.p99_ms for r in phase.bare16]) or 0.0
+        p99.ratio = f"bare p99 {bare_p99:.1f} ms"
+        share = Figure(f"webhooks.{kind}.{label}.share_c16", f"webhook req/s as % of bare, c16, {label} db [{kind}]", "%", ">=", 25.0)
+        for app_run, bare_run in zip(phase.app16, phase.bare16, strict=True):
+            share.add(100 * app_run.throughput / bare_run.throughput if bare_run.throughput else 0.0)
+        share.ratio = f"{app_rate:.0f} vs {bare_rate:.0f} req/s"
+        c64 = phase.app64[-1]
+        errors = Figure(f"webhooks.{kind}.{label}.errors_c64", f"webhook errors, c64, {label} db [{kind}]", "", "==", 0.0,
+                        detail={"run": c64.as_json()}).add(c64.errors)
+        errors.ratio = f"{c64.throughput:.0f} req/s, p99 {c64.p99_ms:.0f} ms"
+        fallbacks = Figure(f"webhooks.{kind}.{label}.fallbacks_c64", f"webhook fallbacks, c64, {label} db [{kind}]", "", "==", 0.0,
+                           detail={"c16_runs_fallbacks": phase.fallbacks16}).add(phase.fallbacks64)
+        figures += [p99, share, errors, fallbacks]
+    kept = Figure(f"webhooks.{kind}.history_vs_empty", f"webhook req/s with {history} vs empty db [{kind}]", "%", ">=", 90.0)
+    if tput["empty"]:
+        kept.add(100 * tput[history] / tput["empty"])
+    figures.insert(4, kept)
+    figures.append(Figure(f"scale.{kind}.admin_list_ttfb", f"admin incident list first byte, {history} [{kind}]", "ms", "<=", 300.0,
+                          runs=pages_ms["list"]))
+    figures.append(Figure(f"scale.{kind}.admin_report_ttfb", f"admin SLA report first byte, {history} [{kind}]", "ms", "<=", 300.0,
+                          runs=pages_ms["report"]))
+    figures.append(Figure(f"scale.{kind}.report_process", f"voiceline report process, {history} [{kind}]", "s", "<=", 2.0,
+                          runs=report_runs, detail={"json_check_seconds": round(check.seconds, 3), "incidents_counted": check.incidents}))
+    return figures  # fmt: skip

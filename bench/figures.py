@@ -68,11 +68,13 @@ class Figure:
     def measured_text(self) -> str:
         """Return the median, with the run count when there were several runs."""
         if self.problem is not None:
-            return self.problem
+            return self.problem if len(self.problem) <= 90 else self.problem[:87] + "..."
         value = self.measured
         if value is None:
             return "no runs"
         runs = f" (median of {len(self.runs)})" if len(self.runs) > 1 else ""
+        if math.isinf(value):
+            return "never" + runs
         return f"{_number(value)} {self.unit}".strip() + runs
 
     def as_json(self) -> dict[str, Any]:

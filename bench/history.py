@@ -169,7 +169,8 @@ def add_rotas(
 
     Analysts come from a pool of half as many as rotations (at least ten), each with an SMS
     and a voice number; every rotation's overrides run from ``years`` ago to four weeks
-    ahead, half of them standing in for a named member. Returns the rows added per table.
+    ahead, half of them standing in for a named member, all covered by a dozen stand-ins.
+    Returns the rows added per table.
     """
     rng = random.Random(seed)
     pool = max(10, rotations // 2)
@@ -202,10 +203,11 @@ def add_rotas(
             for r in range(rotations):
                 for w in range(weeks):
                     starts = first_week + timedelta(weeks=w, hours=rng.randrange(0, 150))
-                    yield {"rotation_id": rota_base + r, "analyst_id": rng.choice(analysts),
-                           "replaces_analyst_id": rng.choice(members[r]) if w % 2 else None,
-                           "starts_at": starts, "ends_at": starts + timedelta(hours=12),
-                           "note": "swap"}  # fmt: skip
+                    replaces = rng.choice(members[r]) if w % 2 else None
+                    cover = rng.choice([a for a in analysts[:12] if a != replaces])
+                    yield {"rotation_id": rota_base + r, "analyst_id": cover,
+                           "replaces_analyst_id": replaces, "starts_at": starts,
+                           "ends_at": starts + timedelta(hours=12), "note": "swap"}  # fmt: skip
 
         counts["overrides"] = _insert(conn, Override, overrides())
         for table in ("analysts", "rotations"):

@@ -27,7 +27,7 @@ from typing import Any
 
 from bench import lateness, rotas, storm, webhooks
 from bench.databases import KINDS, postgres_problem
-from bench.figures import MET, Figure, table
+from bench.figures import INFO, MET, NOT_MEASURED, Figure, table
 from bench.sizes import SIZES, Size
 from bench.wrk import wrk_problem
 
@@ -104,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=",".join(SECTIONS), help="sections, comma-separated")
     parser.add_argument("--databases", default=",".join(KINDS), help="sqlite,postgresql")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a figure is not met")
+    parser.add_argument(
+        "--require-all", action="store_true",
+        help="exit 1 when a line could not be measured (CI: the bench itself must keep working)",
+    )
     parser.add_argument("--output", type=Path, help="results file (default bench/results/<date>.json)")
     args = parser.parse_args(argv)
     names = [n for n in args.only.split(",") if n]
@@ -141,8 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     output = args.output or results_path(size, started)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
-    unmet = [f for f in figures if f.verdict not in (MET, "info")]
+    unmet = [f for f in figures if f.verdict not in (MET, INFO)]
+    broken = [f for f in figures if f.verdict == NOT_MEASURED]
     print(f"\n{len(figures) - len(unmet)} of {len(figures)} lines met or informational; "
           f"{len(unmet)} missed or not measured. Load average {load_before[0]:.2f} before, "
           f"{load_after[0]:.2f} after, on {os.cpu_count()} CPUs. Results: {output}")  # fmt: skip
+    if args.require_all and broken:
+        print(f"{len(broken)} line(s) could not be measured: {', '.join(f.key for f in broken)}")
+        return 1
     return 1 if args.strict and unmet else 0

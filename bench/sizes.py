@@ -45,13 +45,13 @@ SMOKE = Size(
     storm_callers=8,
     storm_seconds=2.0,
     quiet_callers=2,
-    wrk_seconds=2,
+    wrk_seconds=1,
     history_incidents=1_000,
     rotations=20,
     override_years=0.25,
     resolve_samples=20,
     admin_requests=3,
     lateness_incidents=6,
-    lateness_seconds=3.0,
+    lateness_seconds=2.0,
 )
 SIZES = {size.name: size for size in (FULL, SMOKE)}

@@ -93,11 +93,11 @@ def measure(kind: str, size: Size, workdir: Path, log: Log) -> list[Figure]:
     """Return the storm, quiet-latency and memory figures for one database kind."""
     from bench.processes import voiceline_stack
 
-    customers = max(1, math.ceil(size.storm_callers / 10))
     with scratch_database(kind, workdir, "storm") as url:
         database = open_database(url)
-        data, callers, quiet_callers = bench_directory(customers, 10, quiet=size.quiet_callers)
-        callers = callers[: size.storm_callers]
+        # One caller per customer: a second contact of a customer whose emergency is open
+        # adds to that incident (the line's repeat-caller rule) instead of opening one.
+        data, callers, quiet_callers = bench_directory(size.storm_callers, 1, quiet=size.quiet_callers)
         with database.session() as session:
             load(session, data)
         pages_sim = new_simulator()

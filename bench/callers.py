@@ -51,7 +51,9 @@ class SentPage:
 
 def new_simulator() -> Simulator:
     """Return a started simulator of the bench's account."""
-    return Simulator(transport=HttpTransport(), account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN).start()
+    return Simulator(
+        transport=HttpTransport(), account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN
+    ).start()
 
 
 class Pump:

@@ -53,7 +53,10 @@ def _step(rotation: str, channels: list[str], delay: str) -> dict[str, Any]:
 
 
 def bench_directory(
-    customers: int, contacts_per_customer: int, quiet: int = 0, lateness: int = 0,
+    customers: int,
+    contacts_per_customer: int,
+    quiet: int = 0,
+    lateness: int = 0,
     lateness_delay: str = "5s",
 ) -> tuple[dict[str, Any], list[Caller], list[Caller]]:
     """Return a directory, its storm callers and its quiet callers.
@@ -109,7 +112,9 @@ def bench_directory(
         data["customers"].append(_customer(caller.customer, ZONES[0], caller.customer, [contact]))
     for n in range(lateness):
         first, second = analyst_number(2000 + 2 * n), analyst_number(2001 + 2 * n)
-        _own_policy(data, f"late-{n:03d}", [(first, ["sms"], lateness_delay), (second, ["sms"], "5m")])
+        _own_policy(
+            data, f"late-{n:03d}", [(first, ["sms"], lateness_delay), (second, ["sms"], "5m")]
+        )
         contact = {"name": f"Late caller {n}", "phone": contact_number(7000 + n), "role": "primary"}
         data["customers"].append(_customer(f"late-{n:03d}", ZONES[0], f"late-{n:03d}", [contact]))
     return data, storm, quiet_callers

@@ -47,7 +47,9 @@ def _policies(size: Size) -> int:
     return max(math.ceil(n / PER_ANALYST), math.ceil(MIN_SPACING * n / size.lateness_seconds))
 
 
-def _open(database: Database, size: Size, policies: int, tag: str) -> dict[int, tuple[int, datetime]]:
+def _open(
+    database: Database, size: Size, policies: int, tag: str
+) -> dict[int, tuple[int, datetime]]:
     """Open the incidents with staggered due times; return {incident id: (policy, due)}."""
     now = datetime.now(UTC)
     first = now + timedelta(seconds=LEAD_SECONDS)

@@ -22,6 +22,7 @@ from bench.sizes import Size
 from bench.stats import percentile
 from escalation.policy import Target
 from escalation.roster import resolve_targets
+from voiceline.db import Database
 
 Log = Callable[[str], None]
 
@@ -40,7 +41,9 @@ def measure(kind: str, size: Size, workdir: Path, log: Log) -> list[Figure]:
             log(f"  [{kind}] {counts['rotations']:,} rotations, {counts['overrides']:,} overrides "
                 f"({time.monotonic() - started:.0f} s to fill)")  # fmt: skip
             rng = random.Random(5)
-            codes = [f"rota-{rng.randrange(size.rotations):04d}" for _ in range(size.resolve_samples)]
+            codes = [
+                f"rota-{rng.randrange(size.rotations):04d}" for _ in range(size.resolve_samples)
+            ]
             figure = Figure(f"rotas.{kind}.resolve_ms", f"resolve_targets per target, {size.rotations:,} "
                             f"rotations, {size.override_years:g} y overrides [{kind}]", "ms", "<=", 1.0,
                             detail={"rows": counts})  # fmt: skip
@@ -48,18 +51,21 @@ def measure(kind: str, size: Size, workdir: Path, log: Log) -> list[Figure]:
             for run in range(size.runs):
                 samples = _resolve(database, codes, now)
                 figure.add(sum(samples) / len(samples))
-                figure.detail[f"run{run + 1}"] = {"p50": percentile(samples, 50), "p99": percentile(samples, 99)}
+                figure.detail[f"run{run + 1}"] = {
+                    "p50": percentile(samples, 50),
+                    "p99": percentile(samples, 99),
+                }
                 log(f"    run {run + 1}: {figure.runs[-1]:.2f} ms per target")
         finally:
             database.dispose()
     return [figure]
 
 
-def _resolve(database: object, codes: list[str], now: datetime) -> list[float]:
+def _resolve(database: Database, codes: list[str], now: datetime) -> list[float]:
     """Resolve each code's on-call target in a session of its own; return ms per call."""
     samples = []
     for code in codes:
-        with database.session() as session:  # type: ignore[attr-defined]
+        with database.session() as session:
             started = time.perf_counter()
             roster = resolve_targets(session, [Target("on_call", code)], now)
             samples.append((time.perf_counter() - started) * 1000)

@@ -63,7 +63,9 @@ def _stop_on_sigterm() -> None:
 
 def _commit() -> str | None:
     try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
+        )
     except OSError:
         return None
     return done.stdout.strip() or None
@@ -100,15 +102,20 @@ def results_path(size: Size, when: datetime) -> Path:
 def main(argv: list[str] | None = None) -> int:
     """Run the bench; return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--size", choices=sorted(SIZES), default=os.environ.get("BENCH_SIZE", "full"))
+    parser.add_argument(
+        "--size", choices=sorted(SIZES), default=os.environ.get("BENCH_SIZE", "full")
+    )
     parser.add_argument("--only", default=",".join(SECTIONS), help="sections, comma-separated")
     parser.add_argument("--databases", default=",".join(KINDS), help="sqlite,postgresql")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a figure is not met")
     parser.add_argument(
-        "--require-all", action="store_true",
+        "--require-all",
+        action="store_true",
         help="exit 1 when a line could not be measured (CI: the bench itself must keep working)",
     )
-    parser.add_argument("--output", type=Path, help="results file (default bench/results/<date>.json)")
+    parser.add_argument(
+        "--output", type=Path, help="results file (default bench/results/<date>.json)"
+    )
     args = parser.parse_args(argv)
     names = [n for n in args.only.split(",") if n]
     kinds = [k for k in args.databases.split(",") if k]

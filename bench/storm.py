@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -32,10 +33,11 @@ from bench.callers import (
 from bench.databases import open_database, scratch_database
 from bench.directories import TIER1, Caller, analyst_number, bench_directory, load
 from bench.figures import Figure
-from bench.processes import peak_rss_mib
+from bench.processes import peak_rss_mib, voiceline_stack
 from bench.sizes import Size
 from bench.stats import max_in_window, min_gap, percentile
 from escalation.throttle import SMS_LIMITS, VOICE_LIMITS
+from simulator.engine import Simulator
 from voiceline.db import Database
 from voiceline.models import Incident, Page, Recording
 
@@ -68,7 +70,9 @@ def _first_named(pages: list[SentPage], to: str, incident_id: int) -> float | No
     return next((p.at for p in pages if p.to == to and incident_id in p.incidents), None)
 
 
-def _quiet(database: Database, sims: list, callers: list[Caller], pages_sim, log: Log) -> list[float]:  # type: ignore[type-arg]
+def _quiet(
+    database: Database, sims: list[Simulator], callers: list[Caller], pages_sim: Simulator, log: Log
+) -> list[float]:
     """Leave one message at a time; return each one's message-to-first-page seconds."""
     latencies = []
     for n, caller in enumerate(callers):
@@ -77,7 +81,9 @@ def _quiet(database: Database, sims: list, callers: list[Caller], pages_sim, log
             log(f"    quiet caller {caller.number}: {outcome.problem}")
         analyst = analyst_number(n)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not any(p.to == analyst for p in sent_pages(pages_sim, {})):
+        while time.monotonic() < deadline and not any(
+            p.to == analyst for p in sent_pages(pages_sim, {})
+        ):
             time.sleep(0.05)
         mine = [i for i in _incidents(database) if i.caller_number == caller.number]
         first = next((p.at for p in sent_pages(pages_sim, {}) if p.to == analyst), None)
@@ -91,13 +97,13 @@ def _quiet(database: Database, sims: list, callers: list[Caller], pages_sim, log
 
 def measure(kind: str, size: Size, workdir: Path, log: Log) -> list[Figure]:
     """Return the storm, quiet-latency and memory figures for one database kind."""
-    from bench.processes import voiceline_stack
-
     with scratch_database(kind, workdir, "storm") as url:
         database = open_database(url)
         # One caller per customer: a second contact of a customer whose emergency is open
         # adds to that incident (the line's repeat-caller rule) instead of opening one.
-        data, callers, quiet_callers = bench_directory(size.storm_callers, 1, quiet=size.quiet_callers)
+        data, callers, quiet_callers = bench_directory(
+            size.storm_callers, 1, quiet=size.quiet_callers
+        )
         with database.session() as session:
             load(session, data)
         pages_sim = new_simulator()
@@ -116,7 +122,9 @@ def measure(kind: str, size: Size, workdir: Path, log: Log) -> list[Figure]:
                 last = max((i.opened_at.timestamp() for i in storm_rows), default=time.time())
                 wanted = {i.id for i in storm_rows}
                 while time.time() < last + NAMED_WITHIN:
-                    named = {n for p in sent_pages(pages_sim, {}) if p.to == TIER1 for n in p.incidents}
+                    named = {
+                        n for p in sent_pages(pages_sim, {}) if p.to == TIER1 for n in p.incidents
+                    }
                     if wanted <= named:
                         break
                     time.sleep(0.2)
@@ -133,12 +141,14 @@ def measure(kind: str, size: Size, workdir: Path, log: Log) -> list[Figure]:
         finally:
             pages_sim.stop()
             database.dispose()
-    return _figures(kind, callers, outcomes, storm_rows, recorded, pages, errors, quiet, memory, fallbacks)
+    return _figures(
+        kind, callers, outcomes, storm_rows, recorded, pages, errors, quiet, memory, fallbacks
+    )
 
 
 def _figures(kind: str, callers: list[Caller], outcomes: list[CallOutcome], rows: list[Incident],
              recorded: set[str], pages: list[SentPage], errors: list[str], quiet: list[float],
-             memory: dict, fallbacks: int) -> list[Figure]:  # type: ignore[type-arg]  # fmt: skip
+             memory: dict[str, Any], fallbacks: int) -> list[Figure]:  # fmt: skip
     """Turn what the storm left into table lines."""
     n = len(callers)
     per_caller = Counter(i.caller_number for i in rows)
@@ -193,7 +203,9 @@ def _limits(pages: list[SentPage]) -> tuple[dict[str, str], tuple[float, int]]:
         for phone, moments in times.items():
             most = max_in_window(moments, limits.window.total_seconds())
             if most > limits.max_per_window:
-                over[f"{phone} {channel}"] = f"{most} in {limits.window} (limit {limits.max_per_window})"
+                over[f"{phone} {channel}"] = (
+                    f"{most} in {limits.window} (limit {limits.max_per_window})"
+                )
             if channel == "sms":
                 shortest = min(shortest, min_gap(moments) or math.inf)
                 peak = max(peak, max_in_window(moments, 1.0))

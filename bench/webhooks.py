@@ -56,9 +56,20 @@ def _check_answers(app: Running, bare: Running, caller: str) -> None:
     signature = RequestValidator(AUTH_TOKEN).compute_signature(f"{app.url}/twilio/voice", form)
     headers = {"X-Twilio-Signature": signature}
     answer = requests.post(f"{app.url}/twilio/voice", data=form, headers=headers, timeout=30)
-    if answer.status_code != 200 or "<Gather" not in answer.text or "kind=emergency" not in answer.text:
-        raise RuntimeError(f"the app did not offer the emergency menu: {answer.status_code} {answer.text[:300]}")
-    if requests.post(f"{bare.url}/twilio/voice", data=form, headers=headers, timeout=30).status_code != 200:
+    if (
+        answer.status_code != 200
+        or "<Gather" not in answer.text
+        or "kind=emergency" not in answer.text
+    ):
+        raise RuntimeError(
+            f"the app did not offer the emergency menu: {answer.status_code} {answer.text[:300]}"
+        )
+    if (
+        requests.post(
+            f"{bare.url}/twilio/voice", data=form, headers=headers, timeout=30
+        ).status_code
+        != 200
+    ):
         raise RuntimeError("the bare app did not answer 200")  # fmt: skip
 
 
@@ -96,7 +107,11 @@ def _phase(size: Size, app: Running, bare: Running, caller: str, workdir: Path, 
 
 def measure(kind: str, size: Size, workdir: Path, log: Log) -> list[Figure]:
     """Return the webhook and history-scale figures for one database kind."""
-    history = f"{size.history_incidents // 1000}k" if size.history_incidents >= 1000 else str(size.history_incidents)
+    history = (
+        f"{size.history_incidents // 1000}k"
+        if size.history_incidents >= 1000
+        else str(size.history_incidents)
+    )
     month = report_month(datetime.now(UTC).date())
     with scratch_database(kind, workdir, "webhooks") as url:
         database = open_database(url)
@@ -106,7 +121,9 @@ def measure(kind: str, size: Size, workdir: Path, log: Log) -> list[Figure]:
         password = pages.create_admin(database)
         caller = callers[0].number
         pages_ms: dict[str, list[float]] = {"list": [], "report": []}
-        with Simulator(transport=HttpTransport(), account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN) as sim:
+        with Simulator(
+            transport=HttpTransport(), account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN
+        ) as sim:
             log(f"  [{kind}] webhooks, empty database")
             with voiceline_stack(url, sim, workdir, workers=0) as app, bare_stack(workdir) as bare:
                 empty = _phase(size, app, bare, caller, workdir, log)
@@ -120,7 +137,11 @@ def measure(kind: str, size: Size, workdir: Path, log: Log) -> list[Figure]:
                 log(f"  [{kind}] admin pages over {history} incidents")
                 browser = pages.log_in(app.url, password)
                 for _ in range(size.admin_requests):
-                    pages_ms["list"].append(pages.first_byte_ms(browser, f"{app.url}/admin/incidents", "<h1>Incidents</h1>"))
+                    pages_ms["list"].append(
+                        pages.first_byte_ms(
+                            browser, f"{app.url}/admin/incidents", "<h1>Incidents</h1>"
+                        )
+                    )
                 report_url = f"{app.url}/admin/sla/report?month={month:%Y-%m}"
                 for _ in range(size.runs):
                     pages_ms["report"].append(pages.first_byte_ms(browser, report_url, "<h1>SLA report, "))  # fmt: skip
@@ -128,8 +149,12 @@ def measure(kind: str, size: Size, workdir: Path, log: Log) -> list[Figure]:
         env = pages.report_environment(url)
         check = pages.run_report(env, f"{month:%Y-%m}", workdir)
         if check.incidents != size.history_incidents:
-            raise RuntimeError(f"the report counted {check.incidents} incidents, not {size.history_incidents}")
-        report_runs = [pages.run_report(env, f"{month:%Y-%m}", workdir).seconds for _ in range(size.runs)]
+            raise RuntimeError(
+                f"the report counted {check.incidents} incidents, not {size.history_incidents}"
+            )
+        report_runs = [
+            pages.run_report(env, f"{month:%Y-%m}", workdir).seconds for _ in range(size.runs)
+        ]
         database.dispose()
     return _figures(kind, history, empty, full, pages_ms, report_runs, check)
 
@@ -143,31 +168,95 @@ def _figures(kind: str, history: str, empty: Phase, full: Phase, pages_ms: dict[
         bare_rate = median([r.throughput for r in phase.bare16]) or 0.0
         app_rate = median([r.throughput for r in phase.app16]) or 0.0
         tput[label] = app_rate
-        runs = {"bare": [r.as_json() for r in phase.bare16], "app": [r.as_json() for r in phase.app16]}
-        p99 = Figure(f"webhooks.{kind}.{label}.p99_c16", f"webhook p99, c16, {label} db [{kind}]", "ms", "<=", 50.0, detail=runs)
+        runs = {
+            "bare": [r.as_json() for r in phase.bare16],
+            "app": [r.as_json() for r in phase.app16],
+        }
+        p99 = Figure(
+            f"webhooks.{kind}.{label}.p99_c16",
+            f"webhook p99, c16, {label} db [{kind}]",
+            "ms",
+            "<=",
+            50.0,
+            detail=runs,
+        )
         for r in phase.app16:
             p99.add(r.p99_ms)
         bare_p99 = median([r.p99_ms for r in phase.bare16]) or 0.0
         p99.ratio = f"bare p99 {bare_p99:.1f} ms"
-        share = Figure(f"webhooks.{kind}.{label}.share_c16", f"webhook req/s as % of bare, c16, {label} db [{kind}]", "%", ">=", 25.0)
+        share = Figure(
+            f"webhooks.{kind}.{label}.share_c16",
+            f"webhook req/s as % of bare, c16, {label} db [{kind}]",
+            "%",
+            ">=",
+            25.0,
+        )
         for app_run, bare_run in zip(phase.app16, phase.bare16, strict=True):
-            share.add(100 * app_run.throughput / bare_run.throughput if bare_run.throughput else 0.0)
+            share.add(
+                100 * app_run.throughput / bare_run.throughput if bare_run.throughput else 0.0
+            )
         share.ratio = f"{app_rate:.0f} vs {bare_rate:.0f} req/s"
         c64 = phase.app64[-1]
-        errors = Figure(f"webhooks.{kind}.{label}.errors_c64", f"webhook errors, c64, {label} db [{kind}]", "", "==", 0.0,
-                        detail={"run": c64.as_json()}).add(c64.errors)
+        errors = Figure(
+            f"webhooks.{kind}.{label}.errors_c64",
+            f"webhook errors, c64, {label} db [{kind}]",
+            "",
+            "==",
+            0.0,
+            detail={"run": c64.as_json()},
+        ).add(c64.errors)
         errors.ratio = f"{c64.throughput:.0f} req/s, p99 {c64.p99_ms:.0f} ms"
-        fallbacks = Figure(f"webhooks.{kind}.{label}.fallbacks_c64", f"webhook fallbacks, c64, {label} db [{kind}]", "", "==", 0.0,
-                           detail={"c16_runs_fallbacks": phase.fallbacks16}).add(phase.fallbacks64)
+        fallbacks = Figure(
+            f"webhooks.{kind}.{label}.fallbacks_c64",
+            f"webhook fallbacks, c64, {label} db [{kind}]",
+            "",
+            "==",
+            0.0,
+            detail={"c16_runs_fallbacks": phase.fallbacks16},
+        ).add(phase.fallbacks64)
         figures += [p99, share, errors, fallbacks]
-    kept = Figure(f"webhooks.{kind}.history_vs_empty", f"webhook req/s with {history} vs empty db [{kind}]", "%", ">=", 90.0)
+    kept = Figure(
+        f"webhooks.{kind}.history_vs_empty",
+        f"webhook req/s with {history} vs empty db [{kind}]",
+        "%",
+        ">=",
+        90.0,
+    )
     if tput["empty"]:
         kept.add(100 * tput[history] / tput["empty"])
     figures.insert(4, kept)
-    figures.append(Figure(f"scale.{kind}.admin_list_ttfb", f"admin incident list first byte, {history} [{kind}]", "ms", "<=", 300.0,
-                          runs=pages_ms["list"]))
-    figures.append(Figure(f"scale.{kind}.admin_report_ttfb", f"admin SLA report first byte, {history} [{kind}]", "ms", "<=", 300.0,
-                          runs=pages_ms["report"]))
-    figures.append(Figure(f"scale.{kind}.report_process", f"voiceline report process, {history} [{kind}]", "s", "<=", 2.0,
-                          runs=report_runs, detail={"json_check_seconds": round(check.seconds, 3), "incidents_counted": check.incidents}))
+    figures.append(
+        Figure(
+            f"scale.{kind}.admin_list_ttfb",
+            f"admin incident list first byte, {history} [{kind}]",
+            "ms",
+            "<=",
+            300.0,
+            runs=pages_ms["list"],
+        )
+    )
+    figures.append(
+        Figure(
+            f"scale.{kind}.admin_report_ttfb",
+            f"admin SLA report first byte, {history} [{kind}]",
+            "ms",
+            "<=",
+            300.0,
+            runs=pages_ms["report"],
+        )
+    )
+    figures.append(
+        Figure(
+            f"scale.{kind}.report_process",
+            f"voiceline report process, {history} [{kind}]",
+            "s",
+            "<=",
+            2.0,
+            runs=report_runs,
+            detail={
+                "json_check_seconds": round(check.seconds, 3),
+                "incidents_counted": check.incidents,
+            },
+        )
+    )
     return figures  # fmt: skip

@@ -67,7 +67,12 @@ def call_form(account_sid: str, caller: str, line: str) -> dict[str, str]:
 
 
 def write_signed_requests(
-    path: Path, public_url: str, auth_token: str, account_sid: str, caller: str, line: str,
+    path: Path,
+    public_url: str,
+    auth_token: str,
+    account_sid: str,
+    caller: str,
+    line: str,
     count: int,
 ) -> Path:
     """Write ``count`` signed calls to ``path`` for ``webhook.lua``; return the path."""

@@ -72,6 +72,19 @@ class Pump:
         self._stop.set()
         self._thread.join(timeout=30)
 
+    def settle(self, timeout: float) -> bool:
+        """Wait until nothing is left to deliver (twice in a row); False if time ran out."""
+        deadline = time.monotonic() + timeout
+        quiet_checks = 0
+        while time.monotonic() < deadline:
+            with self.sim.lock:
+                idle = not self.sim.api.has_events.is_set() and not self.sim.courier.pending
+            quiet_checks = quiet_checks + 1 if idle else 0
+            if quiet_checks >= 2:
+                return True
+            time.sleep(0.25)
+        return False
+
     def _run(self) -> None:
         while not self._stop.is_set():
             self.sim.pump()

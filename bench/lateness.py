@@ -33,7 +33,7 @@ from voiceline.customers import find_caller
 from voiceline.db import Database
 from voiceline.handover import mark_for_paging
 from voiceline.incidents import open_incident
-from voiceline.models import Page
+from voiceline.models import Incident, Page
 
 Log = Callable[[str], None]
 STEP_SECONDS = 3  # the delay between the two steps of every lateness policy
@@ -50,22 +50,33 @@ def _policies(size: Size) -> int:
 def _open(
     database: Database, size: Size, policies: int, tag: str
 ) -> dict[int, tuple[int, datetime]]:
-    """Open the incidents with staggered due times; return {incident id: (policy, due)}."""
+    """Open the incidents, then hand them over with staggered due times.
+
+    Opening them takes a while on a busy machine, so the due times are set afterwards,
+    in one short transaction, from the moment it starts: none is due before it commits.
+    Returns {incident id: (policy, due)}.
+    """
     now = datetime.now(UTC)
-    first = now + timedelta(seconds=LEAD_SECONDS)
-    gap = size.lateness_seconds / max(1, size.lateness_incidents)
-    opened = {}
+    ids: list[tuple[int, int]] = []
     with database.session() as session:
         for i in range(size.lateness_incidents):
             policy = i % policies
             caller = find_caller(session, contact_number(7000 + policy))
             incident, _ = open_incident(session, call_sid=f"CA{tag}{i:030d}", caller=caller,
                                         priority="emergency", clock_started_at=now, now=now)  # fmt: skip
-            due = first + timedelta(seconds=i * gap)
+            ids.append((incident.id, policy))
+    gap = size.lateness_seconds / max(1, size.lateness_incidents)
+    opened = {}
+    with database.session() as session:
+        now = datetime.now(UTC)
+        first = now + timedelta(seconds=LEAD_SECONDS)
+        for i, (incident_id, policy) in enumerate(ids):
+            incident = session.get_one(Incident, incident_id)
             mark_for_paging(session, incident, now)
-            incident.next_due_at = due
-            session.flush()
-            opened[incident.id] = (policy, due)
+            incident.next_due_at = first + timedelta(seconds=i * gap)
+            opened[incident_id] = (policy, incident.next_due_at)
+    if datetime.now(UTC) > first:
+        raise RuntimeError("handing the incidents over took longer than the lead time")
     return opened
 
 
@@ -93,7 +104,8 @@ def _run(kind: str, workers: int, size: Size, workdir: Path, log: Log) -> Figure
                 sim.add_line("+15035550100", app.url, call_status=True)
                 opened = _open(database, size, policies, f"{workers}")
                 last_due = max(due for _, due in opened.values()).timestamp()
-                deadline = last_due + STEP_SECONDS + 15
+                # Long enough to see how late a backlog gets, not just that there is one.
+                deadline = last_due + STEP_SECONDS + 15 + 6 * size.lateness_seconds
                 wanted = {(i, analyst_number(2001 + 2 * p)) for i, (p, _) in opened.items()}
                 while time.time() < deadline:
                     seen = {(n, page.to) for page in sent_pages(sim, {}) for n in page.incidents}

@@ -43,7 +43,6 @@ from voiceline.models import Incident, Page, Recording
 
 Log = Callable[[str], None]
 NAMED_WITHIN = 30.0  # how long after the last message the bench waits for pages
-CALLER_LANES = 40
 
 
 def _incidents(database: Database) -> list[Incident]:
@@ -108,33 +107,35 @@ def measure(kind: str, size: Size, workdir: Path, log: Log) -> list[Figure]:
             load(session, data)
         pages_sim = new_simulator()
         try:
-            with voiceline_stack(url, pages_sim, workdir, workers=1) as app, Pump(pages_sim):
+            with voiceline_stack(url, pages_sim, workdir, workers=1) as app:
                 pages_sim.add_line("+15035550100", app.url, call_status=True)
-                lanes = min(CALLER_LANES, len(callers))
-                with caller_simulators(lanes, app.url) as sims:
-                    log(f"  [{kind}] quiet: {len(quiet_callers)} messages one at a time")
-                    quiet = _quiet(database, sims, quiet_callers, pages_sim, log)
-                    quiet_ids = {i.id for i in _incidents(database)}
-                    log(f"  [{kind}] storm: {len(callers)} callers over {size.storm_seconds:g} s")
-                    outcomes = storm(sims, callers, size.storm_seconds)
-                    errors = webhook_errors(sims)
-                storm_rows = [i for i in _incidents(database) if i.id not in quiet_ids]
-                last = max((i.opened_at.timestamp() for i in storm_rows), default=time.time())
-                wanted = {i.id for i in storm_rows}
-                while time.time() < last + NAMED_WITHIN:
-                    named = {
-                        n for p in sent_pages(pages_sim, {}) if p.to == TIER1 for n in p.incidents
-                    }
-                    if wanted <= named:
-                        break
-                    time.sleep(0.2)
-                time.sleep(1.0)  # let status callbacks of the last pages land
+                with Pump(pages_sim) as pump:
+                    # Twilio rings every caller's call on its own: one simulator per caller,
+                    # so a slow app makes calls longer, never fewer or later.
+                    with caller_simulators(len(callers), app.url) as sims:
+                        log(f"  [{kind}] quiet: {len(quiet_callers)} messages one at a time")
+                        quiet = _quiet(database, sims, quiet_callers, pages_sim, log)
+                        quiet_ids = {i.id for i in _incidents(database)}
+                        log(
+                            f"  [{kind}] storm: {len(callers)} callers over {size.storm_seconds:g} s"
+                        )
+                        outcomes = storm(sims, callers, size.storm_seconds)
+                        errors = webhook_errors(sims)
+                    wanted = {i.id for i in _incidents(database) if i.id not in quiet_ids}
+                    last = max((i.opened_at.timestamp() for i in _incidents(database)), default=0.0)
+                    while time.time() < last + NAMED_WITHIN:
+                        tier1 = [p for p in sent_pages(pages_sim, {}) if p.to == TIER1]
+                        if wanted <= {n for p in tier1 for n in p.incidents}:
+                            break
+                        time.sleep(0.2)
+                    # Status callbacks of the last pages still reach the app before it stops.
+                    pump.settle(timeout=30)
+                    errors += pages_sim.errors
                 memory = {
                     "web_workers": [peak_rss_mib(pid) for pid in app.pids("web")[1:]],
                     "worker": peak_rss_mib(app.pids("worker1")[0]),
                 }
                 fallbacks = app.log_text("web").count("caller gets the fallback")
-            errors += pages_sim.errors
             pages = sent_pages(pages_sim, _page_incidents(database))
             recorded = _recorded_calls(database)
             storm_rows = [i for i in _incidents(database) if i.id not in quiet_ids]

@@ -9,10 +9,12 @@ and repeats, then times the admin incident list, the admin SLA report page and t
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import requests
 from twilio.request_validator import RequestValidator
@@ -105,13 +107,22 @@ def _phase(size: Size, app: Running, bare: Running, caller: str, workdir: Path, 
     return phase
 
 
+Attempt = tuple[Any, str | None]
+
+
+def _attempt(log: Log, what: str, work: Callable[[], Any]) -> Attempt:
+    """Run ``work``; return (result, None), or (None, why) when it failed."""
+    try:
+        return work(), None
+    except Exception as exc:  # one failed measurement must not lose the others
+        log(f"    {what} failed: {type(exc).__name__}: {exc}")
+        return None, f"failed: {type(exc).__name__}: {str(exc)[:100]}"
+
+
 def measure(kind: str, size: Size, workdir: Path, log: Log) -> list[Figure]:
     """Return the webhook and history-scale figures for one database kind."""
-    history = (
-        f"{size.history_incidents // 1000}k"
-        if size.history_incidents >= 1000
-        else str(size.history_incidents)
-    )
+    n = size.history_incidents
+    history = f"{n // 1000}k" if n >= 1000 else str(n)
     month = report_month(datetime.now(UTC).date())
     with scratch_database(kind, workdir, "webhooks") as url:
         database = open_database(url)
@@ -120,143 +131,138 @@ def measure(kind: str, size: Size, workdir: Path, log: Log) -> list[Figure]:
             load(session, data)
         password = pages.create_admin(database)
         caller = callers[0].number
-        pages_ms: dict[str, list[float]] = {"list": [], "report": []}
-        with Simulator(
-            transport=HttpTransport(), account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN
-        ) as sim:
+        sim = Simulator(transport=HttpTransport(), account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN)
+        with sim:
             log(f"  [{kind}] webhooks, empty database")
             with voiceline_stack(url, sim, workdir, workers=0) as app, bare_stack(workdir) as bare:
-                empty = _phase(size, app, bare, caller, workdir, log)
-            log(f"  [{kind}] adding {size.history_incidents:,} incidents of history")
-            started = datetime.now(UTC)
-            add_incident_history(database, size.history_incidents, month)
-            fill_seconds = (datetime.now(UTC) - started).total_seconds()
-            log(f"  [{kind}] webhooks, {history} incidents ({fill_seconds:.0f} s to fill)")
+                empty = _attempt(
+                    log, "empty", lambda: _phase(size, app, bare, caller, workdir, log)
+                )
+            log(f"  [{kind}] adding {n:,} incidents of history")
+            started = time.monotonic()
+            add_incident_history(database, n, month)
+            log(
+                f"  [{kind}] webhooks, {history} incidents ({time.monotonic() - started:.0f} s to fill)"
+            )
             with voiceline_stack(url, sim, workdir, workers=0) as app, bare_stack(workdir) as bare:
-                full = _phase(size, app, bare, caller, workdir, log)
+                full = _attempt(log, history, lambda: _phase(size, app, bare, caller, workdir, log))
                 log(f"  [{kind}] admin pages over {history} incidents")
                 browser = pages.log_in(app.url, password)
-                for _ in range(size.admin_requests):
-                    pages_ms["list"].append(
+                listing = _attempt(
+                    log,
+                    "incident list",
+                    lambda: [
                         pages.first_byte_ms(
                             browser, f"{app.url}/admin/incidents", "<h1>Incidents</h1>"
                         )
-                    )
+                        for _ in range(size.admin_requests)
+                    ],
+                )
                 report_url = f"{app.url}/admin/sla/report?month={month:%Y-%m}"
-                for _ in range(size.runs):
-                    pages_ms["report"].append(pages.first_byte_ms(browser, report_url, "<h1>SLA report, "))  # fmt: skip
+                report_page = _attempt(
+                    log,
+                    "report page",
+                    lambda: [
+                        pages.first_byte_ms(browser, report_url, "<h1>SLA report, ")
+                        for _ in range(size.runs)
+                    ],
+                )
         log(f"  [{kind}] voiceline report over {history} incidents")
-        env = pages.report_environment(url)
-        check = pages.run_report(env, f"{month:%Y-%m}", workdir)
-        if check.incidents != size.history_incidents:
-            raise RuntimeError(
-                f"the report counted {check.incidents} incidents, not {size.history_incidents}"
-            )
-        report_runs = [
-            pages.run_report(env, f"{month:%Y-%m}", workdir).seconds for _ in range(size.runs)
-        ]
+        report = _attempt(
+            log, "voiceline report", lambda: _report_runs(url, month, n, size, workdir)
+        )
         database.dispose()
-    return _figures(kind, history, empty, full, pages_ms, report_runs, check)
-
-
-def _figures(kind: str, history: str, empty: Phase, full: Phase, pages_ms: dict[str, list[float]],
-             report_runs: list[float], check: pages.ReportRun) -> list[Figure]:  # fmt: skip
-    """Turn the phases into table lines."""
-    figures: list[Figure] = []
-    tput = {}
-    for label, phase in (("empty", empty), (history, full)):
-        bare_rate = median([r.throughput for r in phase.bare16]) or 0.0
-        app_rate = median([r.throughput for r in phase.app16]) or 0.0
-        tput[label] = app_rate
-        runs = {
-            "bare": [r.as_json() for r in phase.bare16],
-            "app": [r.as_json() for r in phase.app16],
-        }
-        p99 = Figure(
-            f"webhooks.{kind}.{label}.p99_c16",
-            f"webhook p99, c16, {label} db [{kind}]",
-            "ms",
-            "<=",
-            50.0,
-            detail=runs,
-        )
-        for r in phase.app16:
-            p99.add(r.p99_ms)
-        bare_p99 = median([r.p99_ms for r in phase.bare16]) or 0.0
-        p99.ratio = f"bare p99 {bare_p99:.1f} ms"
-        share = Figure(
-            f"webhooks.{kind}.{label}.share_c16",
-            f"webhook req/s as % of bare, c16, {label} db [{kind}]",
-            "%",
-            ">=",
-            25.0,
-        )
-        for app_run, bare_run in zip(phase.app16, phase.bare16, strict=True):
-            share.add(
-                100 * app_run.throughput / bare_run.throughput if bare_run.throughput else 0.0
-            )
-        share.ratio = f"{app_rate:.0f} vs {bare_rate:.0f} req/s"
-        c64 = phase.app64[-1]
-        errors = Figure(
-            f"webhooks.{kind}.{label}.errors_c64",
-            f"webhook errors, c64, {label} db [{kind}]",
-            "",
-            "==",
-            0.0,
-            detail={"run": c64.as_json()},
-        ).add(c64.errors)
-        errors.ratio = f"{c64.throughput:.0f} req/s, p99 {c64.p99_ms:.0f} ms"
-        fallbacks = Figure(
-            f"webhooks.{kind}.{label}.fallbacks_c64",
-            f"webhook fallbacks, c64, {label} db [{kind}]",
-            "",
-            "==",
-            0.0,
-            detail={"c16_runs_fallbacks": phase.fallbacks16},
-        ).add(phase.fallbacks64)
-        figures += [p99, share, errors, fallbacks]
-    kept = Figure(
-        f"webhooks.{kind}.history_vs_empty",
-        f"webhook req/s with {history} vs empty db [{kind}]",
-        "%",
-        ">=",
-        90.0,
-    )
-    if tput["empty"]:
-        kept.add(100 * tput[history] / tput["empty"])
-    figures.insert(4, kept)
+    figures = _phase_figures(kind, "empty", empty) + _phase_figures(kind, f"{history}", full)
+    figures.insert(4, _kept(kind, history, empty, full))
+    tag = f"{history} [{kind}]"
     figures.append(
-        Figure(
-            f"scale.{kind}.admin_list_ttfb",
-            f"admin incident list first byte, {history} [{kind}]",
-            "ms",
-            "<=",
-            300.0,
-            runs=pages_ms["list"],
+        _runs(
+            Figure(
+                f"scale.{kind}.admin_list_ttfb",
+                f"admin incident list first byte, {tag}",
+                "ms",
+                "<=",
+                300,
+            ),
+            listing,
         )
     )
     figures.append(
-        Figure(
-            f"scale.{kind}.admin_report_ttfb",
-            f"admin SLA report first byte, {history} [{kind}]",
-            "ms",
-            "<=",
-            300.0,
-            runs=pages_ms["report"],
+        _runs(
+            Figure(
+                f"scale.{kind}.admin_report_ttfb",
+                f"admin SLA report first byte, {tag}",
+                "ms",
+                "<=",
+                300,
+            ),
+            report_page,
         )
     )
     figures.append(
-        Figure(
-            f"scale.{kind}.report_process",
-            f"voiceline report process, {history} [{kind}]",
-            "s",
-            "<=",
-            2.0,
-            runs=report_runs,
-            detail={
-                "json_check_seconds": round(check.seconds, 3),
-                "incidents_counted": check.incidents,
-            },
+        _runs(
+            Figure(
+                f"scale.{kind}.report_process", f"voiceline report process, {tag}", "s", "<=", 2
+            ),
+            report,
         )
     )
     return figures  # fmt: skip
+
+
+def _report_runs(url: str, month: date, count: int, size: Size, workdir: Path) -> list[float]:
+    """Run ``voiceline report`` once to check it counts every incident, then time it."""
+    env = pages.report_environment(url)
+    check = pages.run_report(env, f"{month:%Y-%m}", workdir, fmt="json")
+    if check.incidents != count:
+        raise RuntimeError(f"the report counted {check.incidents} incidents, not {count}")
+    return [pages.run_report(env, f"{month:%Y-%m}", workdir).seconds for _ in range(size.runs)]
+
+
+def _runs(figure: Figure, attempt: Attempt) -> Figure:
+    """Give ``figure`` the attempt's runs, or its problem."""
+    runs, figure.problem = attempt
+    figure.runs = list(runs or [])
+    return figure
+
+
+def _kept(kind: str, history: str, empty: Attempt, full: Attempt) -> Figure:
+    """Return the history's throughput as a share of the empty database's."""
+    figure = Figure(f"webhooks.{kind}.history_vs_empty",
+                    f"webhook req/s with {history} vs empty db [{kind}]", "%", ">=", 90)  # fmt: skip
+    if empty[0] is None or full[0] is None:
+        figure.problem = empty[1] or full[1]
+        return figure
+    before = median([r.throughput for r in empty[0].app16]) or 0.0
+    after = median([r.throughput for r in full[0].app16]) or 0.0
+    return figure.add(100 * after / before) if before else figure
+
+
+def _phase_figures(kind: str, label: str, attempt: Attempt) -> list[Figure]:
+    """Return one phase's table lines (each says why, when the phase failed)."""
+    tag = f"{label} db [{kind}]"
+    key = f"webhooks.{kind}.{label}"
+    p99 = Figure(f"{key}.p99_c16", f"webhook p99, c16, {tag}", "ms", "<=", 50)
+    share = Figure(f"{key}.share_c16", f"webhook req/s as % of bare, c16, {tag}", "%", ">=", 25)
+    errors = Figure(f"{key}.errors_c64", f"webhook errors, c64, {tag}", "", "==", 0)
+    fallbacks = Figure(f"{key}.fallbacks_c64", f"webhook fallbacks, c64, {tag}", "", "==", 0)
+    figures = [p99, share, errors, fallbacks]
+    phase, problem = attempt
+    if phase is None:
+        for figure in figures:
+            figure.problem = problem
+        return figures
+    p99.runs = [r.p99_ms for r in phase.app16]
+    p99.ratio = f"bare p99 {median([r.p99_ms for r in phase.bare16]) or 0:.1f} ms"
+    p99.detail = {"app": [r.as_json() for r in phase.app16],
+                  "bare": [r.as_json() for r in phase.bare16]}  # fmt: skip
+    share.runs = [100 * a.throughput / b.throughput if b.throughput else 0.0
+                  for a, b in zip(phase.app16, phase.bare16, strict=True)]  # fmt: skip
+    app_rate = median([r.throughput for r in phase.app16]) or 0.0
+    bare_rate = median([r.throughput for r in phase.bare16]) or 0.0
+    share.ratio = f"{app_rate:.0f} vs {bare_rate:.0f} req/s"
+    c64 = phase.app64[-1]
+    errors.add(c64.errors).detail = {"run": c64.as_json()}
+    errors.ratio = f"{c64.throughput:.0f} req/s, p99 {c64.p99_ms:.0f} ms"
+    fallbacks.add(phase.fallbacks64).detail = {"c16_runs_fallbacks": phase.fallbacks16}
+    return figures

@@ -19,8 +19,9 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 
 from bench.callers import Pump, new_simulator, sent_pages
 from bench.databases import open_database, scratch_database
@@ -50,11 +51,11 @@ def _policies(size: Size) -> int:
 def _open(
     database: Database, size: Size, policies: int, tag: str
 ) -> dict[int, tuple[int, datetime]]:
-    """Open the incidents, then hand them over with staggered due times.
+    """Open and hand over the incidents, then give them staggered due times.
 
-    Opening them takes a while on a busy machine, so the due times are set afterwards,
-    in one short transaction, from the moment it starts: none is due before it commits.
-    Returns {incident id: (policy, due)}.
+    Opening takes a while on a busy machine, so the incidents wait with no due time
+    until every one is open; the due times then go in with one short UPDATE, counted
+    from its start: none is due before it commits. Returns {incident id: (policy, due)}.
     """
     now = datetime.now(UTC)
     ids: list[tuple[int, int]] = []
@@ -64,20 +65,25 @@ def _open(
             caller = find_caller(session, contact_number(7000 + policy))
             incident, _ = open_incident(session, call_sid=f"CA{tag}{i:030d}", caller=caller,
                                         priority="emergency", clock_started_at=now, now=now)  # fmt: skip
+            mark_for_paging(session, incident, now)
+            incident.next_due_at = None  # not yet: the worker would start it now
             ids.append((incident.id, policy))
     gap = size.lateness_seconds / max(1, size.lateness_incidents)
-    opened = {}
-    with database.session() as session:
-        now = datetime.now(UTC)
-        first = now + timedelta(seconds=LEAD_SECONDS)
-        for i, (incident_id, policy) in enumerate(ids):
-            incident = session.get_one(Incident, incident_id)
-            mark_for_paging(session, incident, now)
-            incident.next_due_at = first + timedelta(seconds=i * gap)
-            opened[incident_id] = (policy, incident.next_due_at)
+    first = datetime.now(UTC) + timedelta(seconds=LEAD_SECONDS)
+    due = {
+        incident_id: first + timedelta(seconds=i * gap) for i, (incident_id, _) in enumerate(ids)
+    }
+    table = cast(Table, Incident.__table__)
+    with database.engine.begin() as conn:
+        conn.execute(
+            table.update()
+            .where(table.c.id == bindparam("incident"))
+            .values(next_due_at=bindparam("due")),
+            [{"incident": incident_id, "due": at} for incident_id, at in due.items()],
+        )
     if datetime.now(UTC) > first:
         raise RuntimeError("handing the incidents over took longer than the lead time")
-    return opened
+    return {incident_id: (policy, due[incident_id]) for incident_id, policy in ids}
 
 
 def _step_started(database: Database) -> dict[tuple[int, str], float]:

@@ -71,16 +71,21 @@ def _commit() -> str | None:
     return done.stdout.strip() or None
 
 
-def run_sections(names: list[str], kinds: list[str], size: Size, workdir: Path) -> list[Figure]:
-    """Run each section on each kind; a failure becomes a NOT MEASURED line, never a crash."""
+def run_sections(
+    names: list[str], kinds: list[str], size: Size, workdir: Path, timings: list[dict[str, Any]]
+) -> list[Figure]:
+    """Run each section on each kind; a failure becomes a NOT MEASURED line, never a crash.
+
+    ``timings`` gets each section's duration and the load average it started under.
+    """
     figures: list[Figure] = []
     pg_problem = postgres_problem() if "postgresql" in kinds else None
     for name in names:
         measure, section_kinds, needs = SECTIONS[name]
         for kind in [k for k in section_kinds if k in kinds]:
             problem = needs() or (pg_problem if kind == "postgresql" else None)
-            started = time.monotonic()
-            log(f"{name} [{kind}]")
+            started, load = time.monotonic(), os.getloadavg()[0]
+            log(f"{name} [{kind}] (load average {load:.2f})")
             if problem is None:
                 try:
                     figures += measure(kind, size, workdir, log)
@@ -89,7 +94,10 @@ def run_sections(names: list[str], kinds: list[str], size: Size, workdir: Path) 
                     problem = f"failed: {type(exc).__name__}: {str(exc)[:120]}"
             if problem is not None:
                 figures.append(Figure(f"{name}.{kind}", f"{name} [{kind}]", "", problem=problem))
-            log(f"{name} [{kind}] took {time.monotonic() - started:.0f} s")
+            seconds = time.monotonic() - started
+            timings.append({"section": name, "database": kind, "seconds": round(seconds, 1),
+                            "load_average_at_start": load})  # fmt: skip
+            log(f"{name} [{kind}] took {seconds:.0f} s")
     return figures
 
 
@@ -130,8 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     workdir = Path(tempfile.mkdtemp(prefix="voiceline-bench-"))
     log(f"bench size {size.name}; scratch files in {workdir}; load average {load_before[0]:.2f}")
+    timings: list[dict[str, Any]] = []
     try:
-        figures = run_sections(names, kinds, size, workdir)
+        figures = run_sections(names, kinds, size, workdir, timings)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     load_after = os.getloadavg()
@@ -147,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         "load_average": {"before": load_before, "after": load_after},
         "load_generator": LOAD_GENERATOR,
+        "sections": timings,
         "figures": [f.as_json() for f in figures],
     }
     output = args.output or results_path(size, started)

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export SECRET_KEY ?= $(shell cat .voiceline-secret 2>/dev/null || ($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))' | tee .voiceline-secret))
 
-.PHONY: run test test-postgres bench drills fuzz-admin lint typecheck clean install
+.PHONY: run test test-postgres bench bench-smoke bench-micro wrk drills fuzz-admin lint typecheck clean install
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,8 +34,17 @@ test: $(STAMP) node_modules/.installed lint typecheck
 test-postgres: $(STAMP) node_modules/.installed
 	VOICELINE_TEST_DATABASE_URL=$${VOICELINE_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest
 
-## bench: the benchmarks, measured (make test only runs each once to check it works)
-bench: $(STAMP)
+## bench: every performance figure at full size, one table, bench/results/<date>.json
+## (BENCH_SIZE=smoke for the tiny run; BENCH_ARGS="--only storm --strict" to narrow it)
+bench: $(STAMP) wrk
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## bench-smoke: the same runner at tiny sizes; fails if any figure could not be measured
+bench-smoke: $(STAMP) wrk
+	$(BIN)/python -m bench --size smoke --require-all $(BENCH_ARGS)
+
+## bench-micro: the pytest-benchmark micro benchmarks (make test runs each once)
+bench-micro: $(STAMP)
 	$(BIN)/python -m pytest --benchmark-enable --benchmark-only -p no:randomly
 
 ## drills: the fault drills of a real night against gunicorn, the worker, SQLite and
@@ -52,6 +61,15 @@ drills: $(STAMP)
 ## fuzz-admin: hypothesis over every admin form (left out of make test: open findings)
 fuzz-admin: $(STAMP)
 	$(BIN)/python -m pytest tests/fuzz/test_fuzz_admin.py -m fuzz_admin -p no:randomly
+
+# wrk (Debian's package) drives the webhook figures; installed here when root with apt-get.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 \
+	     || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)) \
+	    || echo "could not install wrk: the webhook figures will say NOT MEASURED"; \
+	  else echo "wrk not found (install Debian's wrk): the webhook figures will say NOT MEASURED"; fi; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

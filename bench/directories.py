@@ -12,8 +12,8 @@ from typing import Any
 import yaml
 from sqlalchemy.orm import Session
 
-from voiceline.directory import load_directory
-from voiceline.directory_file import read_directory_text
+from voiceline.directory.checker import read_directory_text
+from voiceline.directory.loader import load_directory
 
 LINE = "+15035550100"
 TIER1 = "+15035550201"  # alex, Tier 1: the storm's pages go here

@@ -15,21 +15,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, func, select, text
 
+from oncall.models import Analyst, ContactMethod, Override, Rotation, RotationMember
+from voiceline.customers.models import Contact, Customer
 from voiceline.db import Database
-from voiceline.models import (
-    Analyst,
-    Call,
-    Contact,
-    ContactMethod,
-    Customer,
-    Incident,
-    IncidentEvent,
-    Override,
-    Recording,
-    Rotation,
-    RotationMember,
-    SlaClock,
-)
+from voiceline.incidents.models import Incident, IncidentEvent, Recording
+from voiceline.line.models import Call
+from voiceline.sla.models import SlaClock
 
 BATCH = 5_000
 POLICY = {"name": "Tier 1, then Tier 2", "repeat": 0, "code": "standard",

@@ -30,11 +30,12 @@ from bench.figures import Figure
 from bench.processes import voiceline_stack
 from bench.sizes import Size
 from bench.stats import percentile
-from voiceline.customers import find_caller
+from escalation.models import Page
+from voiceline.customers.services import find_caller
 from voiceline.db import Database
-from voiceline.handover import mark_for_paging
-from voiceline.incidents import open_incident
-from voiceline.models import Incident, Page
+from voiceline.incidents.handover import mark_for_paging
+from voiceline.incidents.models import Incident
+from voiceline.line.incidents import open_incident
 
 Log = Callable[[str], None]
 STEP_SECONDS = 3  # the delay between the two steps of every lateness policy

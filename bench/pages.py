@@ -19,7 +19,7 @@ from pathlib import Path
 
 import requests
 
-from voiceline.accounts import set_admin_password
+from voiceline.admin.accounts import set_admin_password
 from voiceline.db import Database
 
 ADMIN = "bench"

@@ -36,10 +36,11 @@ from bench.figures import Figure
 from bench.processes import peak_rss_mib, voiceline_stack
 from bench.sizes import Size
 from bench.stats import max_in_window, min_gap, percentile
+from escalation.models import Page
 from escalation.throttle import SMS_LIMITS, VOICE_LIMITS
 from simulator.engine import Simulator
 from voiceline.db import Database
-from voiceline.models import Incident, Page, Recording
+from voiceline.incidents.models import Incident, Recording
 
 Log = Callable[[str], None]
 NAMED_WITHIN = 30.0  # how long after the last message the bench waits for pages

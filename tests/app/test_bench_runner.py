@@ -22,9 +22,9 @@ from bench.stats import max_in_window, median, min_gap, percentile
 from bench.wrk import write_signed_requests
 from escalation.policy import Target
 from escalation.roster import resolve_targets
-from voiceline.customers import find_caller
+from voiceline.customers.services import find_caller
 from voiceline.db import Database
-from voiceline.reports import monthly_report
+from voiceline.sla.reports import monthly_report
 
 MONTH = date(2026, 10, 1)
 

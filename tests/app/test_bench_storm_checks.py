@@ -41,7 +41,8 @@ def test_pages_name_incidents_by_sms_text_voice_url_and_page_row() -> None:
 
 
 def test_limits_count_each_phone_and_channel() -> None:
-    burst = [SentPage("sms", TIER1, float(n) * 0.5, frozenset({n})) for n in range(12)]
+    too_many = SMS_LIMITS.max_per_window + 2  # all within one window, half a second apart
+    burst = [SentPage("sms", TIER1, float(n) * 0.5, frozenset({n})) for n in range(too_many)]
     calm = [SentPage("sms", "+15035550203", float(n) * 40, frozenset({n})) for n in range(5)]
     over, (gap, peak) = _limits(burst + calm)
     assert list(over) == [f"{TIER1} sms"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from sqlalchemy import func, select
 
+from voiceline import schema  # noqa: F401  (every area's tables: a command may touch any)
 from voiceline.backup import backup_command, restore_command
 from voiceline.config import ConfigError, Settings, load_settings
 from voiceline.db import Database
@@ -25,7 +26,6 @@ def _settings() -> Settings:
 
 def _refuse_if_paging_impossible(settings: Settings) -> None:
     """Stop here, in one line, when no page could go out (see voiceline.alarms.readiness)."""
-    from voiceline import schema  # noqa: F401  (every area's tables, so relationships resolve)
     from voiceline.alarms.readiness import refuse_if_paging_impossible
 
     database = _database(settings)

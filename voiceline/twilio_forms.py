@@ -116,14 +116,29 @@ def keypad_digits(value: str | None) -> str:
     return text
 
 
+def _get(form: Form, name: str) -> str | None:
+    """Return a parameter without NUL characters: Twilio sends none, and no text column
+    (PostgreSQL's least of all) can hold one."""
+    value = form.get(name)
+    return value.replace("\x00", "") if value is not None else None
+
+
+SID_WIDTH = 64  # the SID columns; Twilio's SIDs are 34 characters
+
+
+def _sid(form: Form, name: str) -> str:
+    """Return a SID as far as its column holds it ("" when absent)."""
+    return (_get(form, name) or "")[:SID_WIDTH]
+
+
 def _text(form: Form, name: str) -> str | None:
     """Return a parameter, None when absent or empty."""
-    return form.get(name) or None
+    return _get(form, name) or None
 
 
 def _word(form: Form, name: str) -> str | None:
     """Return a short enumerated value (a status), None if absent or too long to be one."""
-    value = (form.get(name) or "").strip()
+    value = (_get(form, name) or "").strip()
     return value if value and len(value) <= WORD_WIDTH else None
 
 
@@ -132,20 +147,20 @@ def _address(form: Form, name: str) -> str | None:
     # A SIP or client address ("sip:someone@voip.example.com") is no number to call
     # back and does not fit the number columns: it reads as withheld, so the caller is
     # asked who they are and the message is still taken.
-    value = (form.get(name) or "").strip()
+    value = (_get(form, name) or "").strip()
     return value if value and len(value) <= ADDRESS_WIDTH else None
 
 
 def _country(form: Form) -> str | None:
     """Return the caller's two-letter country, when Twilio says and it looks like one."""
-    value = (form.get(FROM_COUNTRY) or form.get(CALLER_COUNTRY) or "").strip()
+    value = (_get(form, FROM_COUNTRY) or _get(form, CALLER_COUNTRY) or "").strip()
     return value.upper() if len(value) == 2 and value.isascii() and value.isalpha() else None
 
 
 def call_leg(form: Form) -> CallLeg:
     """Return the call a voice request is about."""
     return CallLeg(
-        sid=form.get(CALL_SID) or "",
+        sid=_sid(form, CALL_SID),
         from_number=_address(form, FROM),
         to_number=_address(form, TO),
         status=_word(form, CALL_STATUS),
@@ -155,13 +170,13 @@ def call_leg(form: Form) -> CallLeg:
 
 def _recording(form: Form) -> RecordingRef | None:
     """Return the recording a form carries, or None."""
-    sid = _text(form, RECORDING_SID)
+    sid = _sid(form, RECORDING_SID) or None
     if sid is None:
         return None
     return RecordingRef(
         sid=sid,
         url=_text(form, RECORDING_URL),
-        duration_seconds=whole_number(form.get(RECORDING_DURATION)),
+        duration_seconds=whole_number(_get(form, RECORDING_DURATION)),
     )
 
 
@@ -172,7 +187,7 @@ def incoming_call(form: Form) -> IncomingCall:
 
 def key_pressed(form: Form) -> KeyPressed:
     """Parse the action of a ``<Gather>`` (or the redirect after it timed out)."""
-    return KeyPressed(call_leg(form), keypad_digits(form.get(DIGITS)))
+    return KeyPressed(call_leg(form), keypad_digits(_get(form, DIGITS)))
 
 
 def dial_ended(form: Form) -> DialEnded:
@@ -198,7 +213,7 @@ def call_status_changed(form: Form) -> CallStatusChanged:
 def transcription_done(form: Form) -> TranscriptionDone:
     """Parse a transcription callback."""
     return TranscriptionDone(
-        recording_sid=form.get(RECORDING_SID) or "",
+        recording_sid=_sid(form, RECORDING_SID),
         status=_word(form, TRANSCRIPTION_STATUS) or "",
         text=_text(form, TRANSCRIPTION_TEXT),
     )
@@ -212,12 +227,12 @@ def page_answered(form: Form) -> PageAnswered:
 def call_progress(form: Form) -> CallProgress:
     """Parse the status callback of a call we placed."""
     return CallProgress(
-        sid=form.get(CALL_SID) or "",
+        sid=_sid(form, CALL_SID),
         status=_word(form, CALL_STATUS) or "",
-        sequence=whole_number(form.get(SEQUENCE_NUMBER)),
+        sequence=whole_number(_get(form, SEQUENCE_NUMBER)),
         answered_by=_word(form, ANSWERED_BY),
-        error_code=whole_number(form.get(ERROR_CODE)),
-        duration_seconds=whole_number(form.get(CALL_DURATION)),
+        error_code=whole_number(_get(form, ERROR_CODE)),
+        duration_seconds=whole_number(_get(form, CALL_DURATION)),
     )
 
 
@@ -225,9 +240,9 @@ def page_status(form: Form) -> PageStatus:
     """Parse a page's status callback: a text's if it names a message, else a call's."""
     if MESSAGE_SID in form:
         return SmsProgress(
-            sid=form.get(MESSAGE_SID) or "",
+            sid=_sid(form, MESSAGE_SID),
             status=_word(form, MESSAGE_STATUS) or _word(form, SMS_STATUS) or "",
-            error_code=whole_number(form.get(ERROR_CODE)),
+            error_code=whole_number(_get(form, ERROR_CODE)),
         )
     return call_progress(form)
 
@@ -237,5 +252,5 @@ def sms_received(form: Form) -> SmsReceived:
     return SmsReceived(
         sid=_text(form, MESSAGE_SID) or _text(form, SMS_SID),
         from_number=_address(form, FROM) or "",
-        body=form.get(BODY) or "",
+        body=_get(form, BODY) or "",
     )

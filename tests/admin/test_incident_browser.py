@@ -244,7 +244,8 @@ def test_notes_and_actions_from_the_page(
 
     form = page.locator("section.act form").first
     form.get_by_label("Analyst taking it").select_option(label="Sam Okafor (paged)")
-    form.get_by_role("button", name="Acknowledge").click()
+    with page.expect_navigation():
+        form.get_by_role("button", name="Acknowledge").click()
     assert page.locator(".flash").inner_text() == f"Incident {incident_id}: acknowledged for sam."
     page.reload()  # paging runs after the answer; the page shows what it wrote
     assert page.locator("h1 .status").inner_text() == "Acknowledged"
@@ -256,7 +257,8 @@ def test_notes_and_actions_from_the_page(
     )
     shoot(page, "incident-acknowledged")
 
-    page.get_by_role("button", name="Resolve").click()
+    with page.expect_navigation():  # the reload must not race the form's own redirect
+        page.get_by_role("button", name="Resolve").click()
     page.reload()
     assert page.locator("h1 .status").inner_text() == "Closed"
     assert page.locator("section.act").count() == 0

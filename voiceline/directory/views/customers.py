@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from voiceline.admin.auth import current_admin, login_required
 from voiceline.customers.models import Contact, Customer
@@ -20,15 +19,14 @@ from voiceline.directory.customer_edits import (
 )
 from voiceline.directory.dump import customer_entry
 from voiceline.directory.forms import EntryRefused, Errors
-from voiceline.directory.views.blueprint import bp, now, plan_choices, policy_choices
+from voiceline.directory.views.blueprint import (
+    bp,
+    by_code_or_404,
+    now,
+    plan_choices,
+    policy_choices,
+)
 from voiceline.phones import display
-
-
-def _customer_or_404(code: str) -> Customer:
-    found = request_session().scalars(select(Customer).filter_by(code=code)).one_or_none()
-    if found is None:
-        abort(404)
-    return found
 
 
 def _contact_or_404(customer: Customer, contact_id: int) -> Contact:
@@ -76,7 +74,7 @@ def _page(
 def _refused(customer: Customer | None, exc: EntryRefused, **kwargs: Any) -> ResponseReturnValue:
     request_session().rollback()
     if customer is not None:
-        customer = _customer_or_404(customer.code)
+        customer = by_code_or_404(Customer, customer.code)
     return _page(customer, errors=exc.errors, status=422, **kwargs)
 
 
@@ -105,7 +103,7 @@ def create_customer() -> ResponseReturnValue:
 @login_required
 def customer(code: str) -> ResponseReturnValue:
     """Show a customer's settings and contacts, each with its form."""
-    return _page(_customer_or_404(code))
+    return _page(by_code_or_404(Customer, code))
 
 
 @bp.post("/customers/<code>")
@@ -113,7 +111,7 @@ def customer(code: str) -> ResponseReturnValue:
 def update_customer(code: str) -> ResponseReturnValue:
     """Save a customer's settings."""
     db = request_session()
-    found = _customer_or_404(code)
+    found = by_code_or_404(Customer, code)
     try:
         save_customer(db, found, request.form, actor=current_admin(), now=now())
     except EntryRefused as exc:
@@ -128,7 +126,7 @@ def update_customer(code: str) -> ResponseReturnValue:
 def add_contact(code: str) -> ResponseReturnValue:
     """Add a contact to a customer."""
     db = request_session()
-    found = _customer_or_404(code)
+    found = by_code_or_404(Customer, code)
     try:
         contact = save_contact(db, found, None, request.form, actor=current_admin(), now=now())
     except EntryRefused as exc:
@@ -149,7 +147,7 @@ def _contact_values() -> dict[str, Any]:
 def update_contact(code: str, contact_id: int) -> ResponseReturnValue:
     """Save a contact's name, number, role and authorization."""
     db = request_session()
-    found = _customer_or_404(code)
+    found = by_code_or_404(Customer, code)
     contact = _contact_or_404(found, contact_id)
     form_name = f"contact-{contact_id}"
     try:
@@ -168,7 +166,7 @@ def update_contact(code: str, contact_id: int) -> ResponseReturnValue:
 def authorize_contact(code: str, contact_id: int) -> ResponseReturnValue:
     """Let a contact open emergencies by phone, or stop them."""
     db = request_session()
-    found = _customer_or_404(code)
+    found = by_code_or_404(Customer, code)
     contact = _contact_or_404(found, contact_id)
     values = contact_form_values(contact)
     values.pop("authorized", None)
@@ -189,7 +187,7 @@ def authorize_contact(code: str, contact_id: int) -> ResponseReturnValue:
 def delete_contact(code: str, contact_id: int) -> ResponseReturnValue:
     """Remove a contact who has never called."""
     db = request_session()
-    found = _customer_or_404(code)
+    found = by_code_or_404(Customer, code)
     contact = _contact_or_404(found, contact_id)
     name = contact.name
     try:

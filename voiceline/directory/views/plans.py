@@ -4,29 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import render_template, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from voiceline.admin.auth import current_admin, login_required
 from voiceline.customers.models import Plan
-from voiceline.db import request_session
 from voiceline.directory.dump import plan_entry
-from voiceline.directory.forms import EntryRefused, Errors
+from voiceline.directory.forms import Errors
 from voiceline.directory.plan_edits import (
     CREDIT_METRICS,
     MAX_TARGET_ROWS,
     plan_form_values,
     save_plan,
 )
-from voiceline.directory.views.blueprint import bp, now
-
-
-def _plan_or_404(code: str) -> Plan:
-    found = request_session().scalars(select(Plan).filter_by(code=code)).one_or_none()
-    if found is None:
-        abort(404)
-    return found
+from voiceline.directory.views.blueprint import (
+    bp,
+    by_code_or_404,
+    now,
+    posted_row_prefixes,
+    save_named_entry,
+    trim_blank_tail,
+)
 
 
 def _posted_values() -> dict[str, Any]:
@@ -37,10 +35,7 @@ def _posted_values() -> dict[str, Any]:
         values[key] = key in form
     values["credit-metrics"] = form.getlist("credit-metrics")
     rows = []
-    for row in range(MAX_TARGET_ROWS):
-        prefix = f"targets-{row}-"
-        if f"{prefix}metric" not in form:
-            continue
+    for prefix in posted_row_prefixes(form, "targets", MAX_TARGET_ROWS, "metric"):
         rows.append(
             {
                 "metric": form.get(f"{prefix}metric", ""),
@@ -51,9 +46,7 @@ def _posted_values() -> dict[str, Any]:
                 "remove": f"{prefix}remove" in form,
             }
         )
-    # Rows keep their numbers (the messages are tied to them): drop only a blank last row.
-    while rows and not any((rows[-1]["metric"], rows[-1]["priority"], rows[-1]["within"])):
-        rows.pop()
+    trim_blank_tail(rows, lambda row: any((row["metric"], row["priority"], row["within"])))
     values["targets"] = rows
     return values
 
@@ -77,16 +70,13 @@ def _page(
 
 
 def _save(plan: Plan | None) -> ResponseReturnValue:
-    db = request_session()
-    try:
-        saved = save_plan(db, plan, request.form, actor=current_admin(), now=now())
-    except EntryRefused as exc:
-        db.rollback()
-        found = _plan_or_404(plan.code) if plan is not None else None
-        return _page(found, errors=exc.errors, values=_posted_values(), status=422)
-    db.commit()
-    flash(f"Plan {saved.name} {'added' if plan is None else 'saved'}.", "ok")
-    return redirect(url_for("directory.plan", code=saved.code))
+    return save_named_entry(
+        "Plan",
+        plan,
+        lambda db: save_plan(db, plan, request.form, actor=current_admin(), now=now()),
+        lambda found, errors: _page(found, errors=errors, values=_posted_values(), status=422),
+        "directory.plan",
+    )
 
 
 @bp.get("/plans/new")
@@ -107,11 +97,11 @@ def create_plan() -> ResponseReturnValue:
 @login_required
 def plan(code: str) -> ResponseReturnValue:
     """Show a plan's form."""
-    return _page(_plan_or_404(code))
+    return _page(by_code_or_404(Plan, code))
 
 
 @bp.post("/plans/<code>")
 @login_required
 def update_plan(code: str) -> ResponseReturnValue:
     """Save a plan."""
-    return _save(_plan_or_404(code))
+    return _save(by_code_or_404(Plan, code))

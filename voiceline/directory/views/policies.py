@@ -4,26 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import render_template, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from escalation.models import EscalationPolicy
 from escalation.policy import CHANNELS, MAX_REPEAT
 from voiceline.admin.auth import current_admin, login_required
 from voiceline.db import request_session
 from voiceline.directory.dump import policy_entry
-from voiceline.directory.forms import EntryRefused, Errors
+from voiceline.directory.forms import Errors
 from voiceline.directory.policy_edits import MAX_STEP_ROWS, policy_form_values, save_policy
-from voiceline.directory.views.blueprint import bp, now, target_choices
-
-
-def _policy_or_404(code: str) -> EscalationPolicy:
-    query = select(EscalationPolicy).filter_by(code=code)
-    found = request_session().scalars(query).one_or_none()
-    if found is None:
-        abort(404)
-    return found
+from voiceline.directory.views.blueprint import (
+    bp,
+    by_code_or_404,
+    now,
+    posted_row_prefixes,
+    save_named_entry,
+    target_choices,
+    trim_blank_tail,
+)
 
 
 def _posted_values() -> dict[str, Any]:
@@ -31,10 +30,7 @@ def _posted_values() -> dict[str, Any]:
     form = request.form
     values: dict[str, Any] = form.to_dict()
     steps: list[dict[str, Any]] = []
-    for row in range(MAX_STEP_ROWS):
-        prefix = f"steps-{row}-"
-        if f"{prefix}delay" not in form:
-            continue
+    for prefix in posted_row_prefixes(form, "steps", MAX_STEP_ROWS, "delay"):
         steps.append(
             {
                 "delay": form.get(f"{prefix}delay", ""),
@@ -43,9 +39,7 @@ def _posted_values() -> dict[str, Any]:
                 "remove": f"{prefix}remove" in form,
             }
         )
-    # Rows keep their numbers (the messages are tied to them): drop only a blank last row.
-    while steps and not (str(steps[-1]["delay"]).strip() or steps[-1]["targets"]):
-        steps.pop()
+    trim_blank_tail(steps, lambda step: bool(str(step["delay"]).strip() or step["targets"]))
     values["steps"] = steps
     return values
 
@@ -72,16 +66,13 @@ def _page(
 
 
 def _save(policy: EscalationPolicy | None) -> ResponseReturnValue:
-    db = request_session()
-    try:
-        saved = save_policy(db, policy, request.form, actor=current_admin(), now=now())
-    except EntryRefused as exc:
-        db.rollback()
-        found = _policy_or_404(policy.code) if policy is not None else None
-        return _page(found, errors=exc.errors, values=_posted_values(), status=422)
-    db.commit()
-    flash(f"Policy {saved.name} {'added' if policy is None else 'saved'}.", "ok")
-    return redirect(url_for("directory.policy", code=saved.code))
+    return save_named_entry(
+        "Policy",
+        policy,
+        lambda db: save_policy(db, policy, request.form, actor=current_admin(), now=now()),
+        lambda found, errors: _page(found, errors=errors, values=_posted_values(), status=422),
+        "directory.policy",
+    )
 
 
 @bp.get("/policies/new")
@@ -102,11 +93,11 @@ def create_policy() -> ResponseReturnValue:
 @login_required
 def policy(code: str) -> ResponseReturnValue:
     """Show an escalation policy's form."""
-    return _page(_policy_or_404(code))
+    return _page(by_code_or_404(EscalationPolicy, code))
 
 
 @bp.post("/policies/<code>")
 @login_required
 def update_policy(code: str) -> ResponseReturnValue:
     """Save an escalation policy."""
-    return _save(_policy_or_404(code))
+    return _save(by_code_or_404(EscalationPolicy, code))

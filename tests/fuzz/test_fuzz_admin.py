@@ -46,6 +46,8 @@ from tests.fuzz.fuzz_support import (
 from tests.line_helpers import CallDriver
 from voiceline import extensions
 from voiceline.admin.models import AuditEntry
+from voiceline.alarms.service import raise_alarm
+from voiceline.clock import ManualClock
 from voiceline.db import Database
 from voiceline.line.recovery import replay_spool
 from voiceline.line.spool import Spool
@@ -55,7 +57,12 @@ NOT_HERE = {
     "admin.logout": "ends the session the fuzz runs in; its CSRF check is in the route guard",
     "admin.login": "fuzzed by test_the_login_form_survives_fuzzing, without a session",
 }
-_FLASH_ERROR = re.compile(r'class="flash flash-error"')
+# A refusal is an error the request flashed. Every admin page also shows a standing
+# banner while an alarm is open (``role="alert"``, styled like an error): it says nothing
+# about the request, so only flashed messages (``role="status"``) count. Matching the
+# banner read every accepted action after the fuzz opened an alarm (escalated an incident
+# to its end, say) as "refused but changed".
+_FLASH_ERROR = re.compile(r'<p class="flash flash-error" role="status">')
 
 # Open: it finds admin actions that report a refusal yet write (incidents.act,
 # incidents.add_note, incidents.test_page); `make fuzz-admin` runs it until they are fixed.
@@ -135,12 +142,23 @@ def _form_data(fields: dict[str, list[str]]) -> st.SearchStrategy[dict[str, str]
     )
 
 
-def _refused(desk: Desk, response: Any) -> bool:
+def _clear_flashes(client: FlaskClient) -> None:
+    """Drop messages flashed by earlier requests and never shown.
+
+    A message a request flashed but no page displayed (a 4xx, a 200 that renders none, a
+    redirect to a page that failed) stays in the session and would show on the page after
+    the next example's redirect: that example would look refused for an error not its own.
+    """
+    with client.session_transaction() as session:
+        session.pop("_flashes", None)
+
+
+def _refused(client: FlaskClient, response: Any) -> bool:
+    """Tell whether the app refused the request: a 4xx, or a redirect that flashed an error."""
     if 400 <= response.status_code < 500:
-        desk.client.get("/admin/")  # show (and so clear) any message it flashed, or the
-        return True  # next example's page would carry it and look refused
+        return True
     if response.status_code in (302, 303) and response.location:
-        page = desk.client.get(response.location)
+        page = client.get(response.location)
         return bool(_FLASH_ERROR.search(page.get_data(as_text=True)))
     return False
 
@@ -148,16 +166,28 @@ def _refused(desk: Desk, response: Any) -> bool:
 def _check(desk: Desk, endpoint: str, url: str, data: dict[str, str]) -> None:
     COUNTS[endpoint] += 1
     settle(desk.app)  # paging started by an earlier example writes on its own
+    _clear_flashes(desk.client)
     before = fingerprint(desk.database)
+    audit_seen = _last_audit_id(desk.database)
     with logged_errors() as errors, located(f"POST {url} {data!r}"):
         response = desk.client.post(url, data={**data, "csrf_token": desk.token})
         assert response.status_code < 500, f"POST {url} {data!r}: {response.status_code}"
-        refused = _refused(desk, response)
+        refused = _refused(desk.client, response)
         settle(desk.app)
     assert not errors, f"POST {url} {data!r} logged errors:\n" + "\n".join(errors)
     if refused:
         changed = changed_tables(before, fingerprint(desk.database))
+        if endpoint in AUDITED_FAILURES and changed == ["audit_log"]:
+            added = _audit_actions_after(desk.database, audit_seen)
+            assert added == [AUDITED_FAILURES[endpoint]], f"POST {url} {data!r} audited {added}"
+            return
         assert changed == [], f"POST {url} {data!r} was refused but changed {changed}"
+
+
+# Valid forms whose action reached Twilio and failed there: the error is flashed, and the
+# attempt is kept in the audit log (one row, this action, nothing else), as a refused
+# login is. Twilio's refusal is not the form's: the admin's input was good.
+AUDITED_FAILURES = {"incidents.test_page": "test_page_failed"}
 
 
 # Findings, kept as explicit examples: (endpoint, url, form).
@@ -242,6 +272,38 @@ def test_the_login_form_survives_fuzzing(app: Flask, database: Database) -> None
     run()
 
 
+def _last_audit_id(database: Database) -> int:
+    with database.session() as session:
+        return session.scalar(select(func.max(AuditEntry.id))) or 0
+
+
+def _audit_actions_after(database: Database, last_id: int) -> list[str]:
+    with database.session() as session:
+        rows = session.scalars(
+            select(AuditEntry.action).where(AuditEntry.id > last_id).order_by(AuditEntry.id)
+        )
+        return list(rows)
+
+
 def _audit_count(database: Database) -> int:
     with database.session() as session:
         return session.scalar(select(func.count(AuditEntry.id))) or 0
+
+
+def test_an_open_alarm_is_not_read_as_a_refusal(
+    app: Flask, client: FlaskClient, database: Database, clock: ManualClock
+) -> None:
+    """The open-alarm banner on every admin page is not an error the request flashed."""
+    create_admin(database)
+    with database.session() as session:
+        raise_alarm(session, "escalation", "paging needs a person", now=clock.now())
+        dealt_with = raise_alarm(session, "escalation", "already seen to", now=clock.now())
+        session.commit()
+        assert dealt_with is not None
+        notice_id = dealt_with.id
+    assert log_in(client).status_code == 302
+    token = csrf_token(client, "/admin/")
+    response = client.post(f"/admin/notices/{notice_id}/resolve", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert "open alarm" in client.get(response.location).get_data(as_text=True)
+    assert not _refused(client, response)

@@ -165,11 +165,21 @@ def _refused(client: FlaskClient, response: Any) -> bool:
     return False
 
 
+def _settle(desk: Desk) -> None:
+    """Wait for the paging this app does in the background to finish.
+
+    A page sent (or a bundle released) behind a request writes after it: the example's
+    "after" must be taken once that is done, and the next "before" too, or its writes are
+    laid at the wrong form's door. Waiting in vain is said so, not passed over.
+    """
+    assert settle(desk.app, timeout=30), "paging still busy after 30 s: changes unattributable"
+
+
 def _check(desk: Desk, endpoint: str, url: str, data: dict[str, str]) -> None:
     COUNTS[endpoint] += 1
     if not paging_for(desk.app).is_idle:
         desk.known = None  # paging started by an earlier example writes on its own
-    settle(desk.app)
+    _settle(desk)
     _clear_flashes(desk.client)
     before = desk.known or fingerprint(desk.database)
     desk.known = None
@@ -178,7 +188,7 @@ def _check(desk: Desk, endpoint: str, url: str, data: dict[str, str]) -> None:
         response = desk.client.post(url, data={**data, "csrf_token": desk.token})
         assert response.status_code < 500, f"POST {url} {data!r}: {response.status_code}"
         refused = _refused(desk.client, response)
-        settle(desk.app)
+        _settle(desk)
     assert not errors, f"POST {url} {data!r} logged errors:\n" + "\n".join(errors)
     if refused:
         after = fingerprint(desk.database)

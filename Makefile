@@ -58,7 +58,8 @@ drills: $(STAMP)
 	DRILL_SIZE=$(DRILL_SIZE) DRILL_TABLE_FILE=test-artifacts/drills.txt \
 	  $(BIN)/python -m pytest tests/drills -m drill -p no:randomly --timeout=300 $(DRILL_ARGS)
 
-## fuzz-admin: hypothesis over every admin form (left out of make test: open findings)
+## fuzz-admin: hypothesis over every admin form alone (make test runs it too);
+## VOICELINE_FUZZ_EXAMPLES=N sets the examples per route (60 unless told)
 fuzz-admin: $(STAMP)
 	$(BIN)/python -m pytest tests/fuzz/test_fuzz_admin.py -m fuzz_admin -p no:randomly
 

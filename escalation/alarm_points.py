@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from escalation.events import Event, OptedOut, PageFailed
+from escalation.events import Event, OptedOut, PageFailed, PageUndelivered
 from escalation.failures import OPTED_OUT_CODE
 from escalation.models import Page
 from escalation.state import EscalationState
@@ -93,7 +93,8 @@ def page_failed(
     session: Session, incident: Incident, page: StatePage, event: Event, now: datetime
 ) -> None:
     """Raise the alarm for one page given up on: Twilio's fault, or this number's."""
-    code = event.code if isinstance(event, PageFailed) else None
+    # Refused at send (PageFailed) or reported by a status callback (PageUndelivered).
+    code = event.code if isinstance(event, PageFailed | PageUndelivered) else None
     if isinstance(event, OptedOut) or code == OPTED_OUT_CODE:
         return  # STOP: the engine tells the admins about the analyst itself
     if code in NO_SENDER_CODES.values():

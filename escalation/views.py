@@ -13,14 +13,20 @@ number can be checked before the night it matters.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
-from escalation import dispatch, incident_view
+from escalation import engine, incident_view
+from escalation.actions import LogEvent
+from escalation.dispatch import deliver
 from escalation.events import Acknowledged, CallbackLogged, Declined, Event, Resolved
 from escalation.incident_list import STATUSES, Filters, list_page
+from escalation.roster import resolve_policy
+from escalation.runner import feed, lock_incident
 from escalation.state import EscalationState, state_from_dict
 from escalation.wiring import paging_for
 from oncall.models import Analyst
@@ -127,45 +133,50 @@ def add_note(incident_id: int) -> ResponseReturnValue:
 @bp.post("/incidents/<int:incident_id>/<action>")
 @login_required
 def act(incident_id: int, action: str) -> ResponseReturnValue:
-    """Acknowledge, escalate, log a callback or resolve an incident by hand."""
+    """Acknowledge, escalate, log a callback or resolve an incident by hand.
+
+    Validated in full before anything is written: the escalation's answer to the event is
+    worked out under the incident's lock, and an event it would refuse (the escalation has
+    ended, someone else has it) is an error that changes nothing. An accepted one is fed to
+    the escalation and written to the audit log in one transaction; pages go after it.
+    """
     if action not in ACTIONS:
         abort(404)
     db = request_session()
-    row = _incident_or_404(incident_id)
-    state = _state(row)
+    _incident_or_404(incident_id)
     back = redirect(url_for("incidents.incident", incident_id=incident_id))
-    if state is None:
-        flash(f"Incident {incident_id} is not being paged.", "error")
-        return back
     admin = current_admin()
     analyst = (request.form.get("analyst") or "").strip()
-    known = set(db.scalars(select(Analyst.code)))
-    event: Event
-    if action in ("acknowledge", "callback"):
-        if analyst not in known:
-            flash("Choose the analyst who has it.", "error")
-            return back
-        event = (
-            Acknowledged(analyst, "web")
-            if action == "acknowledge"
-            else CallbackLogged(analyst, "web", is_reported=True)
-        )
-    elif action == "escalate":
-        # Escalating an acknowledged incident takes it back from the acknowledger.
-        event = Declined(state.acknowledged_by or f"admin {admin}", "web")
-    else:
-        event = Resolved(by=f"admin {admin}")
+    if action in ("acknowledge", "callback") and analyst not in set(
+        db.scalars(select(Analyst.code))
+    ):
+        flash("Choose the analyst who has it.", "error")
+        return back
+    now = extensions.clock().now()
+    row = lock_incident(db, incident_id)
+    state = _state(row) if row is not None else None
+    if row is None or state is None:
+        db.rollback()
+        flash(f"Incident {incident_id} is not being paged.", "error")
+        return back
+    event = _event_for(action, analyst, state, admin)
+    refusal = _refusal(db, row, state, event, now)
+    if refusal is not None:
+        db.rollback()
+        flash(f"Incident {incident_id}: not done: {refusal}.", "error")
+        return back
+    outcome = feed(db, row, event, now)
     audit.record(
         db,
         admin,
         f"incident_{action}",
         f"incident {incident_id}",
-        at=extensions.clock().now(),
+        at=now,
         analyst=analyst or None,
     )
     db.commit()
     paging = paging_for(current_app._get_current_object())  # type: ignore[attr-defined]
-    dispatch.handle(paging, incident_id, event, send_now=False)
+    paging.later(deliver, paging, outcome)
     done = {
         "acknowledge": f"acknowledged for {analyst}",
         "escalate": "escalating now",
@@ -174,6 +185,42 @@ def act(incident_id: int, action: str) -> ResponseReturnValue:
     }[action]
     flash(f"Incident {incident_id}: {done}.", "ok")
     return back
+
+
+def _event_for(action: str, analyst: str, state: EscalationState, admin: str) -> Event:
+    """Return the escalation event an admin's action means."""
+    if action == "acknowledge":
+        return Acknowledged(analyst, "web")
+    if action == "callback":
+        return CallbackLogged(analyst, "web", is_reported=True)
+    if action == "escalate":
+        # Escalating an acknowledged incident takes it back from the acknowledger.
+        return Declined(state.acknowledged_by or f"admin {admin}", "web")
+    return Resolved(by=f"admin {admin}")
+
+
+def _refusal(
+    db: Session, row: Incident, state: EscalationState, event: Event, now: datetime
+) -> str | None:
+    """Return why the escalation would refuse ``event`` now, or None if it takes it.
+
+    Asks the engine itself (a pure function) what the event would do, so the view and the
+    escalation cannot disagree: a refusal leaves the state as it was and says why.
+    """
+    if state.is_final:
+        return f"its escalation has ended ({state.status})"
+    if row.callback_at is not None:
+        return None  # the runner ends the escalation with the recorded callback
+    roster = resolve_policy(db, state.policy, now)
+    new, actions = engine.next(state, event, now, roster.recipients)
+    if new != state:
+        return None
+    for done in actions:
+        if isinstance(done, LogEvent) and (
+            done.kind == "ignored" or done.kind.endswith("_refused")
+        ):
+            return done.detail
+    return None
 
 
 @bp.post("/notices/<int:notice_id>/resolve")

@@ -13,6 +13,13 @@ What a failure calls for (``Failure``)::
     PERMANENT_ACCOUNT  our account, credentials, sender or permissions are at fault;
                        no retry helps until an admin acts
     PERMANENT_REQUEST  Twilio refused the request itself (an unlisted 4xx)
+
+Which channel comes next is the escalation's business, not the table's: a text that a
+status callback reports ``failed`` or ``undelivered``, whatever its code, means the SMS
+channel failed, and the analyst is called at once; the class says whether the text is
+tried again (only ``TEMPORARY``) and whose fault the alarm names. 30032 and 30034 are our
+sender's (an unverified toll-free or unregistered 10DLC number): every text from it fails
+until an admin registers it, so they are ``PERMANENT_ACCOUNT``, never retried.
 """
 
 from __future__ import annotations
@@ -86,6 +93,13 @@ _TABLE: tuple[tuple[int, Failure, str], ...] = (
     (30007, _ACCOUNT, "message filtered by Twilio or the carrier: sender or content"),
     (30008, _T, "unknown error: delivery failed for an unknown reason"),
     (30017, _T, "carrier network congestion"),
+    (30032, _ACCOUNT, "toll-free number not verified: its texts to the US and Canada are blocked"),
+    (
+        30034,
+        _ACCOUNT,
+        "message from an unregistered US A2P 10DLC number: carriers block it until the "
+        "number is registered to an approved campaign",
+    ),
     # <Dial> (the callback bridge)
     (13223, _NUMBER, "dial: phone number is not in E.164 format"),
     (13224, _NUMBER, "dial: Twilio does not support calling this number, or it is invalid"),

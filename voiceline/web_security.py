@@ -1,16 +1,20 @@
-"""Web-wide safeguards: the admin session's lifetime, the client's address, HSTS.
+"""Web-wide safeguards: the admin session's lifetime, the client's address, HSTS, NULs.
 
 Behind a PaaS router every request arrives from the router; ``VOICELINE_TRUSTED_PROXIES``
 says how many proxies append to ``X-Forwarded-For``, and werkzeug's ProxyFix takes the
 address the outermost trusted one saw. Entries the client wrote itself are never trusted,
 so nobody picks the address the login limits count against.
+
+A NUL character is text no PostgreSQL column can hold (nor be compared with), while SQLite
+stores it: an admin URL, field name or value holding one is refused with 400 before any
+view runs, the same on both. (Twilio's parameters are cleaned where they are read.)
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask, Response
+from flask import Flask, Response, abort, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from voiceline.config import Settings
@@ -21,6 +25,12 @@ HSTS_MAX_AGE = timedelta(days=365)
 
 def install(app: Flask, settings: Settings) -> None:
     """Read client addresses through the trusted proxies; send HSTS on an https site."""
+
+    @app.before_request
+    def _refuse_nul() -> None:
+        if request.path.startswith("/admin") and _holds_nul():
+            abort(400, "Text may not contain NUL characters.")
+
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings.trusted_proxies
@@ -33,3 +43,10 @@ def install(app: Flask, settings: Settings) -> None:
         def _strict_transport(response: Response) -> Response:
             response.headers.setdefault("Strict-Transport-Security", hsts)
             return response
+
+
+def _holds_nul() -> bool:
+    """Return True if the request's path, query or form holds a NUL character."""
+    if "\x00" in request.path:
+        return True
+    return any("\x00" in k or "\x00" in v for k, v in request.values.items(multi=True))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from flask import Flask
@@ -19,6 +21,7 @@ from tests.escalation_helpers import (
     SAM,
     emergency,
     incident,
+    kinds,
     load_example,
     notices,
     pages,
@@ -189,3 +192,41 @@ def test_notices_are_shown_until_dealt_with(admin: FlaskClient, app: Flask) -> N
     for notice_id in notice_ids:
         post_form(admin, f"/admin/notices/{notice_id}/resolve", {}, page="/admin/incidents")
     assert "Needs a person" not in text_of(admin.get("/admin/incidents"))
+
+
+def _flashes(client: FlaskClient, category: str) -> list[str]:
+    """Return the messages of ``category`` the next admin page shows (and so clears)."""
+    html = client.get("/admin/").get_data(as_text=True)
+    found = re.findall(rf'<p class="flash flash-{category}" role="status">([^<]*)</p>', html)
+    return [unescape(m) for m in found]
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_acting_on_an_ended_escalation_is_refused_and_changes_nothing(
+    admin: FlaskClient, app: Flask, action: str
+) -> None:
+    act(admin, "resolve")
+    quiet(app)
+    _flashes(admin, "ok")
+    audit, log, ended = audit_actions(app), kinds(app), state(app)
+    act(admin, action, analyst="sam")
+    quiet(app)
+    [error] = _flashes(admin, "error")
+    assert error.startswith("Incident 1: not done") and "ended (resolved)" in error
+    assert (audit_actions(app), kinds(app), state(app)) == (audit, log, ended)
+
+
+def test_acknowledging_for_another_when_taken_is_refused_and_changes_nothing(
+    admin: FlaskClient, app: Flask
+) -> None:
+    act(admin, "acknowledge", analyst="sam")
+    quiet(app)
+    _flashes(admin, "ok")
+    audit, log, taken = audit_actions(app), kinds(app), state(app)
+    act(admin, "acknowledge", analyst="casey")
+    quiet(app)
+    [error] = _flashes(admin, "error")
+    assert "already acknowledged by sam" in error
+    assert _flashes(admin, "ok") == []
+    assert (audit_actions(app), kinds(app), state(app)) == (audit, log, taken)
+    assert taken.acknowledged_by == "sam"

@@ -116,6 +116,8 @@ def attempt_times(app: Flask, to: str, channel: str) -> list[datetime]:
         (30007, "failed"),
         (30008, "undelivered"),
         (30034, "undelivered"),
+        (30032, "failed"),
+        (30034, "failed"),
     ],
 )
 def test_an_sms_that_twilio_reports_failed_calls_the_analyst_at_once(

@@ -26,7 +26,7 @@ from escalation.due import run_due
 from escalation.failures import is_temporary_failure
 from escalation.wiring import paging_for
 from simulator.rest import FakeTwilioApi
-from tests.conftest import LINE_NUMBER, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+from tests.conftest import LINE_NUMBER, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, post_signed
 from tests.escalation_helpers import (
     SAM,
     desk,
@@ -36,6 +36,7 @@ from tests.escalation_helpers import (
     load_text,
     notices,
     pages,
+    quiet,
     sent,
     state,
 )
@@ -48,6 +49,11 @@ from voiceline.twilio_errors import CODES, OPTED_OUT_CODE, Failure, classify, me
 # (or not at all) before there was one.
 DOCUMENTED = [
     pytest.param(20003, False, id="20003 permission denied: credentials or account"),
+    pytest.param(21211, False, id="21211 invalid To number"),
+    pytest.param(21610, False, id="21610 the recipient texted STOP"),
+    pytest.param(30003, True, id="30003 handset switched off or out of signal"),
+    pytest.param(30032, False, id="30032 toll-free number not verified"),
+    pytest.param(30034, False, id="30034 unregistered A2P 10DLC number"),
     pytest.param(21401, False, id="21401 sender is not an SMS-enabled number of ours"),
     pytest.param(30002, False, id="30002 account suspended"),
     pytest.param(30004, False, id="30004 message blocked"),
@@ -65,6 +71,11 @@ DOCUMENTED = [
 # The same codes, with what exactly each calls for.
 DOCUMENTED_FAILURES = {
     20003: Failure.PERMANENT_ACCOUNT,
+    21211: Failure.PERMANENT_NUMBER,
+    21610: Failure.OPTED_OUT,
+    30003: Failure.TEMPORARY,
+    30032: Failure.PERMANENT_ACCOUNT,
+    30034: Failure.PERMANENT_ACCOUNT,
     21401: Failure.PERMANENT_ACCOUNT,
     30002: Failure.PERMANENT_ACCOUNT,
     30004: Failure.PERMANENT_NUMBER,
@@ -338,3 +349,29 @@ def test_a_problem_details_21610_is_recorded_as_an_opt_out(
     clock.advance(timedelta(minutes=1))
     run_due(paging_for(app))
     assert twilio_api.problems_sent == [("Messages.json", SAM)]
+
+
+@pytest.mark.parametrize("code", [30032, 30034])
+def test_an_unregistered_sender_reported_by_callback_calls_at_once_and_never_texts_again(
+    app: Flask, client: FlaskClient, twilio_api: ProblemDetailsApi, clock: ManualClock, code: int
+) -> None:
+    load_text(app, desk("      - {targets: [{on_call: tier1}], channels: sms, delay: 5m}"))
+    emergency(client, app)
+    due = state(app).step_due_at
+    sid = pages(app)["0.0.sam.sms.1"].provider_sid or ""
+    clock.advance(timedelta(seconds=3))  # the carrier refuses it a few seconds later
+    failed = {"MessageSid": sid, "MessageStatus": "failed", "ErrorCode": str(code), "To": SAM}
+    response = post_signed(client, "/twilio/status/page/1/0.0.sam.sms.1", failed)
+    assert response.status_code == 204
+    quiet(app)
+    [call] = sent(twilio_api, "call", SAM)  # at once, on the other channel
+    assert (call.get("StatusCallback") or "").endswith("/0.0.sam.voice.1")
+    assert state(app).step_due_at == due  # the step's timer runs on
+    assert pages(app)["0.0.sam.sms.1"].error_code == code
+    assert "page_retry" not in kinds(app)
+    clock.advance(timedelta(minutes=1))  # past every retry backoff, inside the step
+    run_due(paging_for(app))
+    quiet(app)
+    assert len(sent(twilio_api, "sms", SAM)) == 1  # a sender carriers block is not retried
+    [alarm] = [n for n in notices(app) if f"error {code}" in n]
+    assert meaning_of(code) in alarm and "check the account" in alarm

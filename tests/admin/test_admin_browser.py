@@ -127,7 +127,7 @@ def test_log_in_add_an_override_and_see_it_on_the_timeline(page: Any, server_url
     cell = tuesday.locator("td.override")
     assert cell.inner_text() == "Jordan Lee"
     assert cell.get_attribute("title") == (
-        "Jordan Lee (override): Tue 24 Nov 18:00 – Wed 25 Nov 00:00 PST (6 h)"
+        "Jordan Lee (override): Tue 24 Nov 2026 18:00 – Wed 25 Nov 2026 00:00 PST (6 h)"
     )
     assert page.locator('tr[data-day="2026-11-25"] td.override').first.inner_text() == "Jordan Lee"
     assert "Alex at a wedding" in page.locator("table.overrides").inner_text()

@@ -49,8 +49,21 @@ def zone_of(name: str | tzinfo | None) -> tzinfo:
         raise FormattingError(f"unknown time zone {name!r}") from exc
 
 
-def when(at: datetime | None, zone: str | tzinfo | None, *, seconds: bool = False) -> str:
+def moment(at: datetime | str | None) -> datetime | None:
+    """Return ``at`` as a datetime: stored ISO text (a spool entry's stamp) is read."""
+    if at is None or at == "":
+        return None
+    if isinstance(at, str):
+        try:
+            return datetime.fromisoformat(at.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise FormattingError(f"not a time: {at!r}") from exc
+    return at
+
+
+def when(at: datetime | str | None, zone: str | tzinfo | None, *, seconds: bool = False) -> str:
     """Return ``at`` in the one date format, local to ``zone``; "" for no time."""
+    at = moment(at)
     if at is None:
         return ""
     if at.tzinfo is None or at.utcoffset() is None:
@@ -66,14 +79,15 @@ def zone_label(name: str | None, at: datetime) -> str:
     return f"{name or 'UTC'} ({at.astimezone(zone).tzname()})"
 
 
-def iso(at: datetime | None) -> str:
+def iso(at: datetime | str | None) -> str:
     """Return ``at`` as an ISO 8601 UTC stamp for machines (``<time datetime>``); "" for none."""
+    at = moment(at)
     if at is None:
         return ""
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def utc_text(at: datetime | None) -> str:
+def utc_text(at: datetime | str | None) -> str:
     """Return ``at`` in the one date format in UTC, with seconds (for a tooltip)."""
     return when(at, UTC, seconds=True)
 

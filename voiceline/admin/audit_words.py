@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from voiceline.admin.formatting import phone, when
+from voiceline.admin.formatting import STAMP, phone, stamps_in, when
 
 MAX_VALUE = 120  # characters of one value before it is cut with "…"
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-_STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)$")
 
 # The directory's and the rota's keys in words; a key not listed is written with its
 # underscores as spaces.
@@ -73,10 +72,9 @@ def value_text(value: Any, zone: str | tzinfo | None) -> str:
     if isinstance(value, datetime):
         return when(value, zone)
     if isinstance(value, str):
-        if _STAMP.match(value):
-            at = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            return when(at, zone)
-        return _clip(phone(value) if _E164.match(value) else value)
+        if STAMP.fullmatch(value):
+            return when(value, zone)
+        return _clip(phone(value) if _E164.match(value) else stamps_in(value, zone, seconds=False))
     if isinstance(value, Mapping):
         return _clip(", ".join(f"{label(str(k))} {value_text(v, zone)}" for k, v in value.items()))
     if isinstance(value, list | tuple):

@@ -30,11 +30,19 @@ def time_tag(at: datetime | str | None, zone: str | tzinfo | None, seconds: bool
     """Return ``at`` as a <time> element: local text, ISO for machines, UTC in the tooltip."""
     if at is None or at == "":
         return Markup("")
+    if isinstance(at, str) and not formatting.STAMP.fullmatch(at):
+        return Markup("{}").format(at)  # a stored stamp nobody can read: shown as it is
     return Markup('<time datetime="{}" title="{}">{}</time>').format(
         formatting.iso(at),
         formatting.utc_text(at),
         formatting.when(at, zone, seconds=seconds),
     )
+
+
+@bp.app_template_filter("stamps")
+def _stamps(text: str, zone: str | tzinfo | None) -> str:
+    """Return logged text with the ISO stamps in it written for people, in ``zone``."""
+    return formatting.stamps_in(str(text), zone)
 
 
 @bp.app_template_filter("zone_label")

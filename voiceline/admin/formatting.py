@@ -16,6 +16,7 @@ admin template (``{{ at | when(zone) }}``, ``{{ at | time_tag(zone) }}``,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -71,6 +72,15 @@ def when(at: datetime | str | None, zone: str | tzinfo | None, *, seconds: bool 
         raise FormattingError(f"cannot write a naive time: {at!r}")
     local = at.astimezone(zone_of(zone))
     return local.strftime(DATE_FORMAT_SECONDS if seconds else DATE_FORMAT)
+
+
+# An ISO 8601 stamp with its offset, as stored or logged: "2026-11-22T10:15:00+00:00".
+STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[+-]\d{2}:\d{2}|Z)")
+
+
+def stamps_in(text: str, zone: str | tzinfo | None, *, seconds: bool = True) -> str:
+    """Return ``text`` with every ISO stamp in it written in the one format, in ``zone``."""
+    return STAMP.sub(lambda m: when(m.group(0), zone, seconds=seconds), text)
 
 
 def zone_label(name: str | None, at: datetime) -> str:

@@ -1,7 +1,7 @@
 """A night on the example desk, with something on every admin page: the fixture of the
 every-page check and of the README's console screenshots.
 
-At the conftest clock (Sun 22 Nov 2026 02:00 PST) Pat Jones leaves an emergency message
+The example desk has its service zone set to Oregon's. At the conftest clock (Sun 22 Nov 2026 02:00 PST) Pat Jones leaves an emergency message
 (with its audio in the fake Twilio, and a transcript) and the pager texts and calls Sam.
 An admin logs in, puts Jordan on Tier 1 tomorrow night, notes and acknowledges the
 incident; 40 minutes later, past the 30-minute promise, logs the callback (a breach
@@ -23,7 +23,8 @@ from flask.testing import FlaskClient
 
 from simulator.rest import FakeTwilioApi
 from tests.admin_helpers import create_admin, log_in, post_form
-from tests.escalation_helpers import PAT, load_example, quiet, settled
+from tests.conftest import EXAMPLE_DIRECTORY
+from tests.escalation_helpers import PAT, load_text, quiet, settled
 from tests.incident_pages_helpers import latest_incident_id, leave_message
 from voiceline import extensions
 from voiceline.admin.models import AdminNotice
@@ -31,6 +32,7 @@ from voiceline.clock import ManualClock
 from voiceline.line.spool import PARKED
 
 ALICE = "+442079460321"  # Thames Print, London: 4 h to call back, 07:00-23:00 cover
+ZONE = "America/Los_Angeles"
 SAID = "Our server room is flooded and nobody can log in."
 
 
@@ -46,7 +48,11 @@ def a_night(
     app: Flask, client: FlaskClient, twilio_api: FakeTwilioApi, clock: ManualClock
 ) -> Night:
     """Play the night described above; leave ``client`` logged in as the admin."""
-    load_example(app)
+    # The example desk, with the service's own zone: the audit log and alarms are in it.
+    load_text(
+        app,
+        EXAMPLE_DIRECTORY.read_text().replace("service:\n", f"service:\n  time_zone: {ZONE}\n", 1),
+    )
     database = extensions.database(app)
     create_admin(database)
     leave_message(client, twilio_api, PAT, said=SAID, seconds=9, transcript=SAID)

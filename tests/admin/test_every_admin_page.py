@@ -128,11 +128,11 @@ def test_the_audit_log_reads_as_sentences_in_the_service_zone(
 ) -> None:
     page = client.get("/admin/audit").get_data(as_text=True)
     text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
-    assert "Times in UTC (UTC)." in text  # the example desk sets no zone of its own
+    assert "Times in America/Los_Angeles (PST)." in text  # the service's zone
     assert "Admin admin logged in from 127.0.0.1" in text
     assert (
         "Admin admin added an override to rotation tier1: jordan covering everyone, "
-        "Tue 24 Nov 2026 02:00 UTC to Tue 24 Nov 2026 14:00 UTC (swapped with Sam)"
+        "Mon 23 Nov 2026 18:00 PST to Tue 24 Nov 2026 06:00 PST (swapped with Sam)"
     ) in text
     assert f"Admin admin acknowledged incident {night.breached} for analyst sam" in text
     assert f"Admin admin recorded the callback on incident {night.breached}, effective" in text

@@ -41,8 +41,11 @@ def watch(tab: Any) -> Any:
     return tab
 
 
-def serious(tab: Any) -> tuple[list[str], dict[str, Any]]:
-    """Run axe-core on the page shown; return its serious and critical violations and counts."""
+def serious(tab: Any, *, record: bool = True) -> tuple[list[str], dict[str, Any]]:
+    """Run axe-core on the page shown; return its serious and critical violations and counts.
+
+    ``record=False`` is for a page a test made up to see axe fail: not counted, not a visit.
+    """
     module = pytest.importorskip("axe_playwright_python.sync_playwright", reason="no axe")
     response = module.Axe().run(tab).response
     violations = response["violations"]
@@ -54,11 +57,12 @@ def serious(tab: Any) -> tuple[list[str], dict[str, Any]]:
         "passes": len(response["passes"]),
         "incomplete": len(response["incomplete"]),
     }
-    ARTIFACTS.mkdir(exist_ok=True)
-    with COUNTS.open("a", encoding="utf-8") as out:
-        out.write(json.dumps(counts) + "\n")
-    if hasattr(tab, "axe_checked"):
-        tab.axe_checked.add(counts["path"])
+    if record:
+        ARTIFACTS.mkdir(exist_ok=True)
+        with COUNTS.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(counts) + "\n")
+        if hasattr(tab, "axe_checked"):
+            tab.axe_checked.add(counts["path"])
     blocking = [
         f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
         for v in violations

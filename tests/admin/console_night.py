@@ -117,7 +117,7 @@ def _parked_entry(app: Flask) -> None:
     folder = spool / PARKED
     folder.mkdir(parents=True, exist_ok=True)
     at = extensions.clock(app).now() - timedelta(minutes=20)
-    name = f"{at.strftime('%Y%m%dT%H%M%S%f')}-0123456789abcdef.json"
+    name = f"{at.strftime('%Y%m%dT%H%M%S%f')}-{'0123456789abcdef' * 2}.json"
     entry = {
         "kind": "recording",
         "spooled_at": at.isoformat(),

@@ -49,6 +49,7 @@ def page(night_served: tuple[str, Night]) -> Iterator[Any]:
         tab.goto(f"{base}/admin/")
         axe(tab)  # the login form
         log_in(tab, base)
+        axe(tab)  # home, as it opens
         yield tab
         assert tab.dialogs == []
         assert tab.console_errors == []
@@ -89,3 +90,22 @@ def test_the_consoles_main_pages_after_a_night(page: Any, night_served: tuple[st
         counts = axe(page)
         print(f"\naxe {path}: {counts['violations'] or 'no violations'}, {counts['passes']} passed")
         _shoot(page, name)
+
+
+def test_the_other_console_pages_after_a_night(page: Any, night_served: tuple[str, Night]) -> None:
+    base, _ = night_served
+    for path, shows in (
+        ("/admin/sla", ["Thames Print Ltd", "GMT", "promised within 4 h"]),
+        ("/admin/alarms", ["unreachable handset", "America/Los_Angeles (PST)"]),
+        ("/admin/spool/", ["the database refused the row", "+14155550144", "Sun 22 Nov 2026 02:20 PST"]),
+        ("/admin/analysts", ["Alex Rivera"]),
+        ("/admin/directory/", ["Acme Dental"]),
+        ("/admin/directory/admins", ["admin"]),
+    ):
+        page.goto(f"{base}{path}")
+        text = page.locator("main").inner_text()
+        for words in shows:
+            assert words in text, (path, words)
+        counts = axe(page)
+        print(f"\naxe {path}: {counts['violations'] or 'no violations'}, {counts['passes']} passed")
+        screenshot(page, "console" + path.rstrip("/").replace("/admin", "").replace("/", "-"))

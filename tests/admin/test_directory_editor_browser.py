@@ -247,7 +247,8 @@ def test_every_directory_page_passes_axe(page: Any, served: tuple[str, Database]
     page.set_content(
         '<html lang="en"><title>t</title><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw="></html>'
     )
-    assert [v.split(" ")[0] for v in _serious(page)] == ["image-alt"]
+    made_up, _ = serious(page, record=False)
+    assert [v.split(" ")[0] for v in made_up] == ["image-alt"]
     found = {}
     for path in PAGES:
         page.goto(f"{base}{path}")

@@ -97,7 +97,10 @@ def test_the_other_console_pages_after_a_night(page: Any, night_served: tuple[st
     for path, shows in (
         ("/admin/sla", ["Thames Print Ltd", "GMT", "promised within 4 h"]),
         ("/admin/alarms", ["unreachable handset", "America/Los_Angeles (PST)"]),
-        ("/admin/spool/", ["the database refused the row", "+14155550144", "Sun 22 Nov 2026 02:20 PST"]),
+        (
+            "/admin/spool/",
+            ["the database refused the row", "+14155550144", "Sun 22 Nov 2026 02:20 PST"],
+        ),
         ("/admin/analysts", ["Alex Rivera"]),
         ("/admin/directory/", ["Acme Dental"]),
         ("/admin/directory/admins", ["admin"]),

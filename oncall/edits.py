@@ -24,6 +24,7 @@ from oncall.rotation import OnCallError, Rotation, local_instant, parse_shift_le
 from oncall.schedule import Override, OverrideError, validate_override
 from oncall.store import describe, hours_of, schedule_for
 from voiceline.admin import audit
+from voiceline.admin.formatting import DATE_FORMAT
 from voiceline.hours import Hours, HoursError, format_hours, open_intervals, parse_hours, zone
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -270,7 +271,7 @@ def hours_text(hours: Hours) -> str:
 
 def _override_label(row: OverrideRow, time_zone: str) -> str:
     tz = zone(time_zone)
-    fmt = "%a %d %b %H:%M %Z"
+    fmt = DATE_FORMAT  # the admin pages' one date format
     start, end = (
         row.starts_at.astimezone(tz).strftime(fmt),
         row.ends_at.astimezone(tz).strftime(fmt),

@@ -1,10 +1,15 @@
-"""How the admin pages write times: local to a rotation's zone, with the zone named."""
+"""How the rota pages write times: local to a rotation's zone, with the zone named.
+
+The date format is the admin pages' one (``voiceline.admin.formatting.when``); a span
+leaves out the end's date when it is the same day.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from oncall import edits
+from voiceline.admin.formatting import DATE_FORMAT, when
 from voiceline.hours import Hours, zone
 
 
@@ -15,7 +20,7 @@ def zone_label(time_zone: str, at: datetime) -> str:
 
 def local_text(at: datetime, time_zone: str) -> str:
     """Return ``at`` as local wall time in ``time_zone`` with the abbreviation."""
-    return at.astimezone(zone(time_zone)).strftime("%a %d %b %H:%M %Z")
+    return when(at, zone(time_zone))
 
 
 def input_value(at: datetime, time_zone: str) -> str:
@@ -40,10 +45,9 @@ def span_text(start: datetime, end: datetime, time_zone: str) -> str:
     """Return a local span, leaving out the end's date when it is the same day."""
     tz = zone(time_zone)
     lo, hi = start.astimezone(tz), end.astimezone(tz)
-    end_fmt = "%H:%M %Z" if lo.date() == hi.date() else "%a %d %b %H:%M %Z"
-    return (
-        f"{lo.strftime('%a %d %b %H:%M')} – {hi.strftime(end_fmt)} ({duration_text(end - start)})"
-    )
+    start_fmt = DATE_FORMAT if lo.tzname() != hi.tzname() else DATE_FORMAT.replace(" %Z", "")
+    end_fmt = "%H:%M %Z" if lo.date() == hi.date() else DATE_FORMAT
+    return f"{lo.strftime(start_fmt)} – {hi.strftime(end_fmt)} ({duration_text(end - start)})"
 
 
 def hours_text(hours: Hours | None) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
+from tests.admin.axe_pages import all_checked, axe, watch
 from tests.admin_helpers import ADMIN_PASSWORD, ADMIN_USER, create_admin, load_example_directory
 from voiceline.app import create_app
 from voiceline.clock import ManualClock
@@ -90,7 +91,9 @@ def page(server_url: str) -> Iterator[Any]:
             dialog.dismiss()
 
         tab.on("dialog", on_dialog)
+        watch(tab)
         yield tab
+        all_checked(tab)  # axe ran on every page the test opened
         context.close()
         browser.close()
 
@@ -98,10 +101,12 @@ def page(server_url: str) -> Iterator[Any]:
 def _log_in(page: Any, server_url: str) -> None:
     page.goto(f"{server_url}/admin/")
     assert "/admin/login?next=/admin/" in page.url
+    axe(page)
     page.get_by_label("Username").fill(ADMIN_USER)
     page.get_by_label("Password").fill(ADMIN_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{server_url}/admin/")
+    axe(page)
 
 
 def test_log_in_add_an_override_and_see_it_on_the_timeline(page: Any, server_url: str) -> None:
@@ -111,6 +116,7 @@ def test_log_in_add_an_override_and_see_it_on_the_timeline(page: Any, server_url
 
     page.get_by_role("link", name="Tier 1 after hours").first.click()
     page.wait_for_url(f"{server_url}/admin/rotations/tier1")
+    axe(page)
     assert "America/Los_Angeles (PST)" in page.locator("main").inner_text()
     tuesday = page.locator('tr[data-day="2026-11-24"]')
     assert tuesday.locator("td.override").count() == 0
@@ -127,10 +133,11 @@ def test_log_in_add_an_override_and_see_it_on_the_timeline(page: Any, server_url
     cell = tuesday.locator("td.override")
     assert cell.inner_text() == "Jordan Lee"
     assert cell.get_attribute("title") == (
-        "Jordan Lee (override): Tue 24 Nov 18:00 – Wed 25 Nov 00:00 PST (6 h)"
+        "Jordan Lee (override): Tue 24 Nov 2026 18:00 – Wed 25 Nov 2026 00:00 PST (6 h)"
     )
     assert page.locator('tr[data-day="2026-11-25"] td.override').first.inner_text() == "Jordan Lee"
     assert "Alex at a wedding" in page.locator("table.overrides").inner_text()
+    axe(page)  # the page with the override in it
 
     ARTIFACTS.mkdir(exist_ok=True)
     SCREENSHOT.unlink(missing_ok=True)
@@ -143,6 +150,7 @@ def test_log_in_add_an_override_and_see_it_on_the_timeline(page: Any, server_url
 def test_an_xss_payload_in_names_is_shown_as_text(page: Any, server_url: str) -> None:
     _log_in(page, server_url)
     page.goto(f"{server_url}/admin/analysts")
+    axe(page)
     form = page.locator("#add form")
     form.get_by_label("Code (short name)").fill("mallory")
     form.get_by_label("Name", exact=True).fill(XSS)
@@ -150,6 +158,7 @@ def test_an_xss_payload_in_names_is_shown_as_text(page: Any, server_url: str) ->
     form.get_by_role("button", name="Add analyst").click()
     page.wait_for_url(f"{server_url}/admin/analysts/mallory")
     assert page.get_by_role("heading", level=1).inner_text() == XSS
+    axe(page)
 
     page.goto(f"{server_url}/admin/rotations/tier1")
     page.locator("#members form").last.get_by_label("Add").select_option(value="mallory")
@@ -170,4 +179,5 @@ def test_an_xss_payload_in_names_is_shown_as_text(page: Any, server_url: str) ->
     for path in ("/admin/rotations/tier1", "/admin/analysts", "/admin/audit", "/admin/"):
         page.goto(f"{server_url}{path}")
         assert page.locator("main script, main img").count() == 0, path
+        axe(page)
     assert page.dialogs == []  # type: ignore[attr-defined]

@@ -14,8 +14,10 @@ from voiceline.admin.formatting import (
     FormattingError,
     duration,
     iso,
+    moment,
     money,
     phone,
+    stamps_in,
     term,
     when,
     zone_label,
@@ -159,3 +161,34 @@ def test_every_admin_template_can_use_them(app: Flask) -> None:
         "America/Los_Angeles (PST)",
         '<span class="term" title="SLA deadline">callback due</span>',
     ]
+
+
+def test_logged_text_gets_its_stamps_written_for_people() -> None:
+    logged = "step 1 of pass 1: paging sam by sms+voice; due 2026-11-22T10:15:00+00:00"
+    assert stamps_in(logged, LA) == (
+        "step 1 of pass 1: paging sam by sms+voice; due Sun 22 Nov 2026 02:15:00 PST"
+    )
+    assert stamps_in("from 2026-11-22T10:15:00.123456Z to 2026-11-22T11:00Z", UTC) == (
+        "from Sun 22 Nov 2026 10:15:00 UTC to Sun 22 Nov 2026 11:00:00 UTC"
+    )
+    assert stamps_in("hours 07:00-23:00, no stamp", LA) == "hours 07:00-23:00, no stamp"
+    assert moment("2026-11-22T10:15:00+00:00") == datetime(2026, 11, 22, 10, 15, tzinfo=UTC)
+    assert moment("") is None and moment(None) is None
+    with pytest.raises(FormattingError, match="not a time"):
+        moment("yesterday")
+    # a stored stamp (a spool entry's) is written like any other time
+    assert when("2026-11-22T10:15:00+00:00", LA) == "Sun 22 Nov 2026 02:15 PST"
+
+
+def test_a_term_can_open_a_sentence_or_a_column() -> None:
+    app = Flask(__name__)
+    from voiceline.admin import filters  # noqa: F401  (registers the filters on the blueprint)
+    from voiceline.admin.blueprint import bp
+
+    app.register_blueprint(bp)
+    with app.test_request_context():
+        html = render_template_string("{{ term('breached', true) }} / {{ term('met') }}")
+    assert html == (
+        '<span class="term" title="SLA breached">Promise missed</span> / '
+        '<span class="term" title="SLA met">promise kept</span>'
+    )

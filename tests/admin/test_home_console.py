@@ -181,7 +181,7 @@ def test_the_rota_shows_who_is_on_call_with_the_override(admin: FlaskClient) -> 
     assert row
     text = " ".join(re.sub(r"<[^>]+>", " ", row.group(0)).split())
     assert "Jordan Lee (override)" in text
-    assert "Mon 23 Nov 00:00 PST → Sam Okafor" in text  # back to Sam's turn at midnight PST
+    assert "Mon 23 Nov 2026 00:00 PST → Sam Okafor" in text  # back to Sam's turn at midnight PST
 
 
 def test_the_live_sections_follow_the_database(

@@ -202,8 +202,8 @@ def test_the_home_page_lists_gaps_in_local_time(
     page = text_of(client.get("/admin/"))
     assert "every step finds nobody: an emergency would page no one" in page
     assert "(times in America/Los_Angeles (PST))" in page
-    assert "Mon 23 Nov 08:00 – 16:30 PST (8 h 30 min)" in page
-    assert "Fri 04 Dec 08:00 – 16:30 PST (8 h 30 min)" in page
+    assert "Mon 23 Nov 2026 08:00 – 16:30 PST (8 h 30 min)" in page
+    assert "Fri 04 Dec 2026 08:00 – 16:30 PST (8 h 30 min)" in page
     assert "Tier 2 specialists : nobody is on call" in page
 
 

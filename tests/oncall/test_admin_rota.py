@@ -81,8 +81,8 @@ def test_the_home_page_shows_the_example_desk(admin_client: FlaskClient) -> None
     assert "Casey Nguyen" in page
     # The next handoff follows the rotation's hours: off at 08:00 Monday, Alex at 16:30.
     assert (
-        "Mon 23 Nov 08:00 PST → nobody (outside its hours), "
-        "then Alex Rivera from Mon 23 Nov 16:30 PST" in page
+        "Mon 23 Nov 2026 08:00 PST → nobody (outside its hours), "
+        "then Alex Rivera from Mon 23 Nov 2026 16:30 PST" in page
     )
     assert "No gaps" in page
 
@@ -97,8 +97,8 @@ def test_the_rotation_page_names_the_zone_and_draws_two_weeks(admin_client: Flas
     monday = page.split('data-day="2026-11-23"')[1].split("</tr>")[0]
     cells = re.findall(r'<td class="([^"]+)" colspan="(\d+)" title="([^"]*)">', monday)
     assert [(c[0].split()[0], int(c[1])) for c in cells] == [("on", 96), ("off", 102), ("on", 90)]
-    assert cells[0][2].startswith("Sam Okafor: Mon 23 Nov 00:00 – 08:00 PST")
-    assert cells[2][2].startswith("Alex Rivera: Mon 23 Nov 16:30 – Tue 24 Nov 00:00 PST")
+    assert cells[0][2].startswith("Sam Okafor: Mon 23 Nov 2026 00:00 – 08:00 PST")
+    assert cells[2][2].startswith("Alex Rivera: Mon 23 Nov 2026 16:30 – Tue 24 Nov 2026 00:00 PST")
     assert "gap" not in [c[0] for c in cells]
 
 
@@ -178,7 +178,7 @@ def test_an_override_overlapping_another_for_the_same_slot_is_refused(
     )
     assert response.status_code == 422
     assert field_error(response, "override", "start") == (
-        "overlaps the override for Jordan Lee from Tue 24 Nov 18:00 PST to Wed 25 Nov 08:00 PST"
+        "overlaps the override for Jordan Lee from Tue 24 Nov 2026 18:00 PST to Wed 25 Nov 2026 08:00 PST"
     )
     assert _snapshot(database) == before
     # Touching end to start is not an overlap, and replacing one member is another slot.
@@ -324,7 +324,7 @@ def test_a_rotation_can_be_created(admin_client: FlaskClient, database: Database
     # A rotation without members is one long gap, which the home page warns about.
     home = text_of(admin_client.get("/admin/"))
     assert "Network on call : nobody is on call (times in Europe/London (GMT))" in home
-    assert "Sun 22 Nov 10:00 – Sun 06 Dec 10:00 GMT (14 d)" in home
+    assert "Sun 22 Nov 2026 10:00 – Sun 06 Dec 2026 10:00 GMT (14 d)" in home
     with database.session() as session:
         assert session.scalars(select(Rotation).filter_by(code="network")).one().calendar_token
     again = post_form(admin_client, "/admin/rotations/new", data, page="/admin/rotations/new")

@@ -45,10 +45,10 @@ def test_the_next_handoff_names_the_analyst_an_override_puts_on_call(
     _override(admin_client, "2026-11-23T00:00", "2026-11-24T08:00")
     tier1 = _tier1_on_home(admin_client)
     assert "Sam Okafor" in tier1
-    assert "Mon 23 Nov 00:00 PST → Jordan Lee" in tier1
+    assert "Mon 23 Nov 2026 00:00 PST → Jordan Lee" in tier1
     assert "Alex Rivera" not in tier1
     rotation_page = text_of(admin_client.get(TIER1))
-    assert "next handoff: Mon 23 Nov 00:00 PST → Jordan Lee (override)" in rotation_page
+    assert "next handoff: Mon 23 Nov 2026 00:00 PST → Jordan Lee (override)" in rotation_page
 
 
 def test_a_replacement_for_the_next_turn_names_the_replacement(
@@ -58,8 +58,8 @@ def test_a_replacement_for_the_next_turn_names_the_replacement(
     # next handoff is to nobody at 08:00, and Jordan (not Alex) comes on at 16:30.
     _override(admin_client, "2026-11-23T08:00", "2026-11-30T08:00", replaces="alex")
     tier1 = _tier1_on_home(admin_client)
-    assert "Mon 23 Nov 08:00 PST → nobody (outside its hours)" in tier1
-    assert "then Jordan Lee (override) from Mon 23 Nov 16:30 PST" in tier1
+    assert "Mon 23 Nov 2026 08:00 PST → nobody (outside its hours)" in tier1
+    assert "then Jordan Lee (override) from Mon 23 Nov 2026 16:30 PST" in tier1
     assert "Alex Rivera" not in tier1
 
 

@@ -12,6 +12,7 @@ from tests.admin_helpers import create_admin, log_in
 from tests.conftest import app_config
 from tests.sla.sla_month import AS_OF, Expected, generated_month_database, report_json
 from voiceline import extensions
+from voiceline.admin.formatting import money
 from voiceline.app import create_app
 from voiceline.clock import ManualClock
 from voiceline.sla.report_formats import format_duration
@@ -86,7 +87,7 @@ def test_the_admin_page_shows_the_cli_numbers(month_db, twilio_api, tmp_path) ->
     for customer in data["customers"]:
         shown = page.customers[customer["code"]]
         assert shown["customer-incidents"] == str(customer["incidents"])
-        assert shown["customer-credits"] == customer["credits"]
+        assert shown["customer-credits"] == money(customer["credits"])  # the service currency: USD
         for target in customer["targets"]:
             key = "|".join(
                 str(target[k]) for k in ("metric", "priority", "target_minutes", "clock")
@@ -106,7 +107,7 @@ def test_the_admin_page_shows_the_cli_numbers(month_db, twilio_api, tmp_path) ->
             ):
                 assert cells[cls] == format_duration(target[name]), (key, cls)
             assert cells["minutes-over"] == str(target["minutes_over"])
-            assert cells["credits"] == target["credits_before_cap"]
+            assert cells["credits"] == money(target["credits_before_cap"])
             compared += 1
     assert compared >= 7
     # the chart has a bar per decided target, with its percentage

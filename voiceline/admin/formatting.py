@@ -16,6 +16,7 @@ admin template (``{{ at | when(zone) }}``, ``{{ at | time_tag(zone) }}``,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -49,8 +50,21 @@ def zone_of(name: str | tzinfo | None) -> tzinfo:
         raise FormattingError(f"unknown time zone {name!r}") from exc
 
 
-def when(at: datetime | None, zone: str | tzinfo | None, *, seconds: bool = False) -> str:
+def moment(at: datetime | str | None) -> datetime | None:
+    """Return ``at`` as a datetime: stored ISO text (a spool entry's stamp) is read."""
+    if at is None or at == "":
+        return None
+    if isinstance(at, str):
+        try:
+            return datetime.fromisoformat(at.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise FormattingError(f"not a time: {at!r}") from exc
+    return at
+
+
+def when(at: datetime | str | None, zone: str | tzinfo | None, *, seconds: bool = False) -> str:
     """Return ``at`` in the one date format, local to ``zone``; "" for no time."""
+    at = moment(at)
     if at is None:
         return ""
     if at.tzinfo is None or at.utcoffset() is None:
@@ -60,20 +74,30 @@ def when(at: datetime | None, zone: str | tzinfo | None, *, seconds: bool = Fals
     return local.strftime(DATE_FORMAT_SECONDS if seconds else DATE_FORMAT)
 
 
+# An ISO 8601 stamp with its offset, as stored or logged: "2026-11-22T10:15:00+00:00".
+STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[+-]\d{2}:\d{2}|Z)")
+
+
+def stamps_in(text: str, zone: str | tzinfo | None, *, seconds: bool = True) -> str:
+    """Return ``text`` with every ISO stamp in it written in the one format, in ``zone``."""
+    return STAMP.sub(lambda m: when(m.group(0), zone, seconds=seconds), text)
+
+
 def zone_label(name: str | None, at: datetime) -> str:
     """Return a zone with its abbreviation at ``at``, e.g. "America/Los_Angeles (PST)"."""
     zone = zone_of(name)
     return f"{name or 'UTC'} ({at.astimezone(zone).tzname()})"
 
 
-def iso(at: datetime | None) -> str:
+def iso(at: datetime | str | None) -> str:
     """Return ``at`` as an ISO 8601 UTC stamp for machines (``<time datetime>``); "" for none."""
+    at = moment(at)
     if at is None:
         return ""
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def utc_text(at: datetime | None) -> str:
+def utc_text(at: datetime | str | None) -> str:
     """Return ``at`` in the one date format in UTC, with seconds (for a tooltip)."""
     return when(at, UTC, seconds=True)
 

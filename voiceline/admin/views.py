@@ -28,7 +28,12 @@ def audit_log() -> ResponseReturnValue:
     entries = audit.recent(db, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
     return render_template(
-        "admin/audit.html", entries=entries, page=number, pages=pages, total=total
+        "admin/audit.html",
+        entries=entries,
+        page=number,
+        pages=pages,
+        total=total,
+        now=extensions.clock().now(),
     )
 
 
@@ -52,7 +57,12 @@ def alarms() -> ResponseReturnValue:
             .limit(RESOLVED_SHOWN)
         )
     )
-    return render_template("admin/alarms.html", open_alarms=open_alarms, resolved=resolved)
+    return render_template(
+        "admin/alarms.html",
+        open_alarms=open_alarms,
+        resolved=resolved,
+        now=extensions.clock().now(),
+    )
 
 
 @bp.post("/alarms/<int:notice_id>/resolve")

@@ -6,6 +6,7 @@ the app factory, above them all.
 
 from __future__ import annotations
 
+from voiceline.home import service  # noqa: F401  (offers the service's zone and currency)
 from voiceline.home.views import bp
 
 __all__ = ["bp"]

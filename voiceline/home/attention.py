@@ -13,7 +13,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -22,6 +21,7 @@ from escalation.errors import StateError
 from escalation.state import EscalationState, Page, state_from_dict
 from oncall.models import Analyst
 from oncall.views.formatting import duration_text
+from voiceline.admin.formatting import when
 from voiceline.admin.models import AdminNotice
 from voiceline.incidents.log import OPEN_STATUSES
 from voiceline.incidents.models import Incident
@@ -158,9 +158,7 @@ def countdown_text(clock: LiveClock | None) -> str:
 
 
 def _local(moment: datetime, incident: Incident) -> str:
-    zone = ZoneInfo(incident.customer.time_zone if incident.customer else "UTC")
-    local = moment.astimezone(zone)
-    return f"{local:%a %d %b %H:%M} {local.tzname()}"
+    return when(moment, incident.customer.time_zone if incident.customer else "UTC")
 
 
 def open_incidents(session: Session, now: datetime) -> tuple[list[OpenIncident], int]:

@@ -22,7 +22,7 @@ from escalation.bundle_texts import ack_all_reply
 from escalation.bundles import NOT_SENT
 from escalation.dispatch import Paging, deliver
 from escalation.events import Acknowledged, Via
-from escalation.models import Page
+from escalation.models import Acknowledgement, Page
 from escalation.runner import Outcome, feed, lock_incident, subject_of
 from escalation.state import state_from_dict
 from escalation.texts import Subject
@@ -108,12 +108,52 @@ def acknowledge_each(
     return done
 
 
+def name_reaching_page(session: Session, incident_id: int, page_id: int, at: datetime) -> None:
+    """Record on the acknowledgement made ``at`` the page that reached the analyst."""
+    session.flush()
+    ack = session.scalars(
+        select(Acknowledgement)
+        .where(
+            Acknowledgement.incident_id == incident_id,
+            Acknowledgement.page_id.is_(None),
+            Acknowledgement.at == at,
+        )
+        .order_by(Acknowledgement.id.desc())
+        .limit(1)
+    ).first()
+    if ack is not None:
+        ack.page_id = page_id
+
+
+def _latest_page_to(session: Session, incident: Incident, sender: str, at: datetime) -> None:
+    """Name the newest page sent to ``sender`` about ``incident`` as the one that reached it."""
+    page_id = session.scalar(
+        select(Page.id)
+        .where(
+            Page.incident_id == incident.id,
+            Page.to_number == sender,
+            Page.status.not_in(NOT_SENT),
+        )
+        .order_by(Page.sent_at.desc(), Page.id.desc())
+        .limit(1)
+    )
+    if page_id is not None:
+        name_reaching_page(session, incident.id, page_id, at)
+
+
 def acknowledge_all(paging: Paging, sender: str) -> str:
     """Acknowledge every unacknowledged incident paged to ``sender``; return the reply."""
     now = paging.clock.now()
     with paging.database.session() as session:
         ids = _open_incidents_paged_to(session, sender)
-        done = acknowledge_each(session, ids, sender, "sms", now)
+        done = acknowledge_each(
+            session,
+            ids,
+            sender,
+            "sms",
+            now,
+            reached=lambda s, i, _: _latest_page_to(s, i, sender, now),
+        )
     for outcome in done.outcomes:
         paging.later(deliver, paging, outcome)
     return ack_all_reply(done.mine)

@@ -23,16 +23,14 @@ page's keys with the bundle's meaning (``escalation.bundle_speech`` says why):
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from escalation import bundle_speech as speech
-from escalation.bundle_replies import acknowledge_each
+from escalation.bundle_replies import acknowledge_each, name_reaching_page
 from escalation.callbacks import PageContext, is_machine, mark_answered, open_bundle
 from escalation.dispatch import Paging
 from escalation.events import Declined, PageDelivered
-from escalation.models import Acknowledgement
 from escalation.runner import Outcome, feed, subject_of
 from escalation.state import state_from_dict
 from escalation.texts import Subject
@@ -160,15 +158,7 @@ def key_pressed(
             call=lead.page.provider_sid,
             bundle=bundle,
         )
-        session.flush()
-        ack = session.scalars(
-            select(Acknowledgement)
-            .where(Acknowledgement.incident_id == incident.id, Acknowledgement.page_id.is_(None))
-            .order_by(Acknowledgement.id.desc())
-            .limit(1)
-        ).first()
-        if ack is not None:
-            ack.page_id = page.id
+        name_reaching_page(session, incident.id, page.id, now)
 
     # Those another analyst took are named again: they are not this analyst's to call.
     done = acknowledge_each(

@@ -14,6 +14,7 @@ from __future__ import annotations
 from twilio.twiml.voice_response import VoiceResponse
 
 from escalation import voice_bundles
+from escalation.bundle_replies import name_reaching_page
 from escalation.callbacks import (
     PageContext,
     is_duplicate,
@@ -186,6 +187,8 @@ def _key_one(
     analyst = ctx.analyst
     event = Declined(analyst, "voice") if digits == "3" else Acknowledged(analyst, "voice")
     outcomes.append(feed(session, ctx.incident, event, now))
+    if isinstance(event, Acknowledged):
+        name_reaching_page(session, incident_id, ctx.page.id, now)
     subject = subject_of(session, ctx.incident)
     number = subject.caller_number
     if digits == "3":

@@ -151,6 +151,9 @@ def test_one_bundled_call_reads_each_incident_and_1_acknowledges_them_all(storm:
         acks = list(session.scalars(select(Acknowledgement)))
         assert sorted(a.incident_id for a in acks) == [first, *rest]
         assert {a.via for a in acks} == {"voice"}
+    for ack in acks:  # each names the page that reached it: its own call, or the bundle's row
+        [page] = voice_pages_of(storm, ack.incident_id)
+        assert ack.page_id == page.id
     storm.wait(minutes=5, seconds=1)
     assert storm.sim.phone(CASEY).calls == []  # every named escalation stopped
     storm.wait(minutes=10)

@@ -36,9 +36,17 @@ def limits_for(channel: str) -> ThrottleLimits:
 
 
 def lock_destination(session: Session, to: str, channel: str) -> None:
-    """Serialize senders to one destination until the transaction ends (PostgreSQL)."""
+    """Serialize senders to one destination until the transaction ends."""
     if session.get_bind().dialect.name == "sqlite":
-        return  # SQLite has one writer at a time: the claim's update already serializes
+        # One writer at a time, but pysqlite runs reads outside any transaction until the
+        # first write: two senders could both read the phone's history, find it quiet,
+        # and both send. Taking the write lock now (as ``db`` does before a savepoint)
+        # makes the second sender read the history after the first one's claim.
+        connection = session.connection()
+        dbapi = connection.connection.dbapi_connection
+        if dbapi is not None and not dbapi.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return
     session.execute(
         text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
         {"key": f"page-destination:{channel}:{to}"},

@@ -6,7 +6,8 @@ bridge from the support number; the moment the caller answers is the SLA callbac
 **3** escalate now, **\\*** repeat. A voicemail box (answered by ``machine_*``, from
 Twilio's detection) gets a short message and the call moves on: it is neither an
 acknowledgement nor a delivery. A page the escalation no longer needs (someone else
-acknowledged while it rang) says so and hangs up.
+acknowledged while it rang) says so and hangs up. A call that carries several pages (a
+bundle: ``Page.bundle_lead_id``) is answered by ``escalation.voice_bundles``.
 """
 
 from __future__ import annotations

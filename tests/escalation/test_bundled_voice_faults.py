@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import LINE_NUMBER, post_signed
-from tests.escalation.test_escalation_page_outage import (  # noqa: F401  (paged: a fixture)
-    VOICE,
-    call_sid,
-    paged,
-    timed,
-    writes_blocked,
-)
+from tests.escalation.test_escalation_page_outage import VOICE, call_sid, timed, writes_blocked
+from tests.escalation_helpers import emergency, load_example, quiet
 from tests.line_helpers import TwiML
 from webhooks.deadline import wait_for_late_work
+
+
+@pytest.fixture
+def paged(app: Flask, client: FlaskClient) -> Flask:
+    """An emergency from Acme Dental has paged Sam (Tier 1) by SMS and voice."""
+    load_example(app)
+    emergency(client, app)
+    quiet(app)
+    return app
 
 
 def test_the_next_bridge_while_the_database_is_locked_says_the_incidents_are_yours(

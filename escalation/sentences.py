@@ -270,7 +270,7 @@ SENTENCES: dict[str, Callable[[Event], Line]] = {
     "exhausted": _exhausted,
     "acknowledged": _acted("acknowledged"),
     "bundle_acknowledged": plain(
-        "{who} acknowledged it on a {page_noun} to {page_who} naming several incidents",
+        "{who} acknowledged it on one {page_noun} that named several incidents",
         "",
         True,
     ),

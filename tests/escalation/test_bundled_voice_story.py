@@ -242,3 +242,20 @@ def test_a_call_answered_after_one_was_taken_reads_only_the_others(storm: Storm)
     ringing.expect_heard(f"Incident {taken} was already taken by Casey Nguyen")
     quiet(storm.app)
     assert state(storm.app, taken).acknowledged_by == "casey"
+
+
+def test_3_escalates_every_incident_read_that_nobody_took(storm: Storm) -> None:
+    _, *rest = storm.burst()
+    storm.first_call_taken()
+    call = storm.bundled_call()
+    call.press("3")
+    call.expect_heard(f"paging the next tier for incidents {rest[0]}, {rest[1]} and {rest[2]}")
+    quiet(storm.app)
+    for incident_id in rest:
+        assert state(storm.app, incident_id).acknowledged_by is None
+        assert "declined" in [k for k, _ in events(storm.app, incident_id)]
+    casey = storm.sim.phone(CASEY)
+    casey.expect_call(from_=LINE_NUMBER).answer().expect_heard(f"Incident {rest[0]}")
+    storm.wait(seconds=VOICE_LIMITS.min_gap.total_seconds())
+    bundled = casey.expect_call(from_=LINE_NUMBER).answer()
+    bundled.expect_heard(f"Press 1 to acknowledge all {len(rest) - 1}")

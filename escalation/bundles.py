@@ -5,8 +5,10 @@
 sender claims a due page, it asks here first whether the destination may be paged now
 (``hold_for_rate``: transactions that queued pages at the same instant could not see
 each other, so the rate is checked again against what was really sent), then takes
-every due page to the same phone on the same channel (``bundle_rows``). SMS pages are
-bundled; a voice call pages one incident, and the next call waits for the rate.
+every due page to the same phone on the same channel (``bundle_rows``). Pages (not
+reminders or warnings) are bundled on both channels: one SMS names them all, and one
+call reads each in turn (``escalation.voice_bundles``). A bundled call still ringing is
+not hung up while it pages an incident nobody has taken (``carries_others``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from escalation.bundle_texts import MAX_BUNDLE
 from escalation.models import Page
 from escalation.texts import purpose_of
 from escalation.throttle import SMS_LIMITS, VOICE_LIMITS, ThrottleLimits, next_slot
+from voiceline.incidents.log import OPEN_STATUSES
+from voiceline.incidents.models import Incident
 
 # Rows in these statuses never reached Twilio, or have not been sent yet.
 NOT_SENT = ("queued", "error", "lost", "cancelled")
@@ -32,9 +36,17 @@ def limits_for(channel: str) -> ThrottleLimits:
 
 
 def lock_destination(session: Session, to: str, channel: str) -> None:
-    """Serialize senders to one destination until the transaction ends (PostgreSQL)."""
+    """Serialize senders to one destination until the transaction ends."""
     if session.get_bind().dialect.name == "sqlite":
-        return  # SQLite has one writer at a time: the claim's update already serializes
+        # One writer at a time, but pysqlite runs reads outside any transaction until the
+        # first write: two senders could both read the phone's history, find it quiet,
+        # and both send. Taking the write lock now (as ``db`` does before a savepoint)
+        # makes the second sender read the history after the first one's claim.
+        connection = session.connection()
+        dbapi = connection.connection.dbapi_connection
+        if dbapi is not None and not dbapi.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return
     session.execute(
         text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
         {"key": f"page-destination:{channel}:{to}"},
@@ -72,13 +84,13 @@ def hold_for_rate(session: Session, lead: Page, now: datetime) -> datetime | Non
 
 def bundle_rows(session: Session, lead: Page, now: datetime, *, locks: bool) -> Sequence[int]:
     """Return the ids of the due pages one send to the lead's phone carries, lead first."""
-    if lead.channel != "sms" or purpose_of(lead.page_key) != "page":
+    if purpose_of(lead.page_key) != "page":
         return [lead.id]
     query = (
         select(Page.id, Page.page_key)
         .where(
             Page.to_number == lead.to_number,
-            Page.channel == "sms",
+            Page.channel == lead.channel,
             Page.status == "queued",
             Page.sent_at <= now,
             Page.id != lead.id,
@@ -90,3 +102,18 @@ def bundle_rows(session: Session, lead: Page, now: datetime, *, locks: bool) -> 
         query = query.with_for_update(skip_locked=True)
     others = [page_id for page_id, key in session.execute(query) if purpose_of(key) == "page"]
     return [lead.id, *others[: MAX_BUNDLE - 1]]
+
+
+def carries_others(session: Session, lead: Page) -> bool:
+    """Return True while the message ``lead`` carries also pages an incident nobody took."""
+    waiting = session.scalar(
+        select(Incident.id)
+        .join(Page, Page.incident_id == Incident.id)
+        .where(
+            Page.bundle_lead_id == lead.id,
+            Incident.status.in_(OPEN_STATUSES),
+            Incident.acknowledged_at.is_(None),
+        )
+        .limit(1)
+    )
+    return waiting is not None

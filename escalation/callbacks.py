@@ -94,7 +94,7 @@ def advance(page: Page, status: str, now: datetime) -> bool:
     return True
 
 
-def _bundle_of(session: Session, incident_id: int, key: str) -> list[tuple[int, str]]:
+def bundle_of(session: Session, incident_id: int, key: str) -> list[tuple[int, str]]:
     """Return (incident, key) of the page and of every page its message carried, it first."""
     if not 0 < incident_id <= MAX_COLUMN_INT:
         return []  # no incident has such a number; asking the database would fail
@@ -111,14 +111,31 @@ def _bundle_of(session: Session, incident_id: int, key: str) -> list[tuple[int, 
     return [(incident_id, key), *((row_incident, row_key) for row_incident, row_key in riders)]
 
 
+def lock_in_order(session: Session, members: list[tuple[int, str]]) -> None:
+    """Lock every incident of a bundle in id order (as ``bundle_replies``): no deadlocks."""
+    for member_incident in sorted({member[0] for member in members}):
+        lock_incident(session, member_incident)
+
+
+def open_bundle(session: Session, incident_id: int, key: str, now: datetime) -> list[PageContext]:
+    """Lock a page's incidents and return the page and each its message carried, it first.
+
+    Empty when there is no such page; a page that carries no others is a bundle of one.
+    """
+    members = bundle_of(session, incident_id, key)
+    lock_in_order(session, members)
+    found = [open_page(session, member, member_key, now) for member, member_key in members]
+    if not found or found[0] is None:
+        return []
+    return [ctx for ctx in found if ctx is not None]
+
+
 def page_status(paging: Paging, incident_id: int, key: str, report: PageStatus) -> None:
     """Apply an SMS or call status callback to its page and every page its message carried."""
     now = paging.clock.now()
     with paging.database.session() as session:
-        members = _bundle_of(session, incident_id, key)
-        for member_incident in sorted({member[0] for member in members}):
-            # One lock order for every caller (as ``bundle_replies``): no deadlocks.
-            lock_incident(session, member_incident)
+        members = bundle_of(session, incident_id, key)
+        lock_in_order(session, members)
         ctx = open_page(session, incident_id, key, now)
         if ctx is None:
             return
@@ -199,15 +216,18 @@ def _event_for(page: Page, status: str, code: int | None) -> Event | None:
 
 
 def amd_result(paging: Paging, incident_id: int, key: str, answered: PageAnswered) -> None:
-    """Apply the asynchronous answering-machine result of a voice page."""
+    """Apply the asynchronous answering-machine result of a voice page (and its bundle's)."""
     now = paging.clock.now()
     answered_by = answered.answered_by or "unknown"
+    outcomes: list[Outcome] = []
     with paging.database.session() as session:
-        ctx = open_page(session, incident_id, key, now)
-        if ctx is None or is_duplicate(session, f"page-amd:{answered.call_sid}", now):
+        members = open_bundle(session, incident_id, key, now)
+        if not members or is_duplicate(session, f"page-amd:{answered.call_sid}", now):
             return
-        outcome = mark_answered(ctx, answered_by)
-    if outcome is not None:
+        for ctx in members:  # one call pages every incident it carries
+            outcome = mark_answered(ctx, answered_by)
+            outcomes += [outcome] if outcome is not None else []
+    for outcome in outcomes:
         paging.later(deliver, paging, outcome)
 
 

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from escalation import alarm_points, engine
 from escalation.actions import CancelPages, LogEvent, NotifyAdmins, SendPage
+from escalation.bundles import carries_others
 from escalation.errors import EscalationError
 from escalation.events import (
     Acknowledged,
@@ -269,8 +270,14 @@ def _ringing_sids(
     for page in pages:
         if page.status == "queued":
             page.status, page.updated_at = "cancelled", now
-        elif page.provider_sid and page.status in RINGING_STATUSES and page.answered_by is None:
+        elif (
+            page.provider_sid
+            and page.status in RINGING_STATUSES
+            and page.answered_by is None
+            and not carries_others(session, page)
+        ):
             # Someone who already picked up hears that the incident is taken; no hang-up.
+            # Nor while the call (a bundle) still pages other incidents nobody has taken.
             sids.append(page.provider_sid)
     if keys:
         log_event(session, incident, "pages_cancelled", now, keys=list(keys))

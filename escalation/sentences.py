@@ -269,6 +269,11 @@ SENTENCES: dict[str, Callable[[Event], Line]] = {
     "repeat": _repeat,
     "exhausted": _exhausted,
     "acknowledged": _acted("acknowledged"),
+    "bundle_acknowledged": plain(
+        "{who} acknowledged it on one {page_noun} that named several incidents",
+        "",
+        True,
+    ),
     "ack_withdrawn": plain("{who} gave the incident back; paging the next step", "warn"),
     "declined": _declined,
     "ack_refused": _refused("acknowledgement"),

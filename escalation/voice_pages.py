@@ -6,42 +6,51 @@ bridge from the support number; the moment the caller answers is the SLA callbac
 **3** escalate now, **\\*** repeat. A voicemail box (answered by ``machine_*``, from
 Twilio's detection) gets a short message and the call moves on: it is neither an
 acknowledgement nor a delivery. A page the escalation no longer needs (someone else
-acknowledged while it rang) says so and hangs up.
+acknowledged while it rang) says so and hangs up. A call that carries several pages (a
+bundle: ``Page.bundle_lead_id``) is answered by ``escalation.voice_bundles``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
-from sqlalchemy import select
 from twilio.twiml.voice_response import VoiceResponse
 
-from escalation.callbacks import PageContext, is_duplicate, is_machine, mark_answered, open_page
+from escalation import voice_bundles
+from escalation.bundle_replies import name_reaching_page
+from escalation.callbacks import (
+    PageContext,
+    is_duplicate,
+    is_machine,
+    mark_answered,
+    open_bundle,
+    open_page,
+)
 from escalation.dispatch import Paging, deliver, record_provider_sid
 from escalation.events import Acknowledged, CallbackLogged, Declined, PageDelivered
 from escalation.runner import Outcome, feed, subject_of
-from escalation.state import state_from_dict
 from escalation.texts import Subject, purpose_of, voice_intro, voice_menu, voicemail_message
-from voiceline.customers.services import service_settings
+from escalation.voice_common import (
+    BRIDGE_RING_SECONDS,
+    GATHER_SECONDS,
+    MAX_ROUNDS,
+    VoiceSetup,
+    bridge_caller_id,
+    first_recording,
+    is_wanted,
+)
 from voiceline.incidents.log import log_event
-from voiceline.incidents.models import Recording
 from voiceline.phones import spoken
 from voiceline.twilio_events import CallProgress, DialEnded, KeyPressed, PageAnswered
-from voiceline.urls import UrlFor
 
-MAX_ROUNDS = 3
-GATHER_SECONDS = 6
-BRIDGE_RING_SECONDS = 30
-
-
-@dataclass
-class VoiceSetup:
-    """What building voice-page TwiML needs besides the database."""
-
-    url_for: UrlFor
-    recording_url: Callable[[int], str]
-    caller_id: str | None  # the support number the bridge shows the customer
+__all__ = [
+    "BRIDGE_RING_SECONDS",
+    "GATHER_SECONDS",
+    "MAX_ROUNDS",
+    "VoiceSetup",
+    "answered",
+    "bridge_finished",
+    "bridge_status",
+    "key_pressed",
+]
 
 
 def answered(
@@ -55,36 +64,55 @@ def answered(
     """Return the TwiML for an answered page call (and for each repeat of it)."""
     now = paging.clock.now()
     response = VoiceResponse()
-    outcome: Outcome | None = None
+    outcomes: list[Outcome] = []
     with paging.database.session() as session:
-        ctx = open_page(session, incident_id, key, now)
-        if ctx is None:
+        members = open_bundle(session, incident_id, key, now)
+        if not members:
             response.say("This Voiceline page is no longer valid. Goodbye.")
             response.hangup()
             return response
+        ctx = members[0]
         if answer.call_sid:
             record_provider_sid(ctx.page, answer.call_sid, now)
-        subject = subject_of(session, ctx.incident)
-        answered_by = answer.answered_by or ctx.page.answered_by
-        if is_machine(answered_by):
-            outcome = mark_answered(ctx, answered_by or "machine_start")
-            response.say(voicemail_message(subject))
-            response.hangup()
-        elif not _is_wanted(ctx):
-            taken = subject.acknowledged_by or "another analyst"
-            response.say(
-                f"Voiceline: incident {subject.number} for {subject.customer} is already "
-                f"taken by {taken}. Nothing to do. Goodbye."
-            )
-            response.hangup()
-        elif rounds > MAX_ROUNDS:
-            response.say("No key was pressed. We will keep trying. Goodbye.")
-            response.hangup()
-        else:
-            _read_out(response, setup, ctx, subject, key, incident_id, rounds)
-    if outcome is not None:
-        paging.later(deliver, paging, outcome)
+        if len(members) > 1:
+            outcomes = voice_bundles.answered(setup, members, answer, rounds, response)
+        elif (outcome := _answered_one(response, setup, ctx, key, answer, rounds)) is not None:
+            outcomes = [outcome]
+    for each in outcomes:
+        paging.later(deliver, paging, each)
     return response
+
+
+def _answered_one(
+    response: VoiceResponse,
+    setup: VoiceSetup,
+    ctx: PageContext,
+    key: str,
+    answer: PageAnswered,
+    rounds: int,
+) -> Outcome | None:
+    """Build the TwiML of a page call for one incident; return what it fed the engine."""
+    session, incident_id = ctx.session, ctx.incident.id
+    outcome: Outcome | None = None
+    subject = subject_of(session, ctx.incident)
+    answered_by = answer.answered_by or ctx.page.answered_by
+    if is_machine(answered_by):
+        outcome = mark_answered(ctx, answered_by or "machine_start")
+        response.say(voicemail_message(subject))
+        response.hangup()
+    elif not is_wanted(ctx):
+        taken = subject.acknowledged_by or "another analyst"
+        response.say(
+            f"Voiceline: incident {subject.number} for {subject.customer} is already "
+            f"taken by {taken}. Nothing to do. Goodbye."
+        )
+        response.hangup()
+    elif rounds > MAX_ROUNDS:
+        response.say("No key was pressed. We will keep trying. Goodbye.")
+        response.hangup()
+    else:
+        _read_out(response, setup, ctx, subject, key, incident_id, rounds)
+    return outcome
 
 
 def _read_out(
@@ -98,12 +126,7 @@ def _read_out(
 ) -> None:
     """Read the incident, play the message and offer the keys."""
     purpose = purpose_of(key)
-    recording = ctx.session.scalars(
-        select(Recording)
-        .where(Recording.incident_id == incident_id, Recording.url.is_not(None))
-        .order_by(Recording.id)
-        .limit(1)
-    ).first()
+    recording = first_recording(ctx.session, incident_id)
     gather = response.gather(
         num_digits=1,
         timeout=GATHER_SECONDS,
@@ -125,68 +148,79 @@ def _read_out(
 def key_pressed(
     paging: Paging, setup: VoiceSetup, incident_id: int, key: str, pressed: KeyPressed
 ) -> VoiceResponse:
-    """Act on the key the analyst pressed during a voice page."""
+    """Act on the key the analyst pressed during a voice page (one incident or a bundle)."""
     now = paging.clock.now()
-    digits = pressed.digits
     response = VoiceResponse()
     outcomes: list[Outcome] = []
-    again = setup.url_for("twilio.page_call", incident_id=incident_id, page_key=key, round=1)
     with paging.database.session() as session:
-        ctx = open_page(session, incident_id, key, now)
-        if ctx is None:
+        members = open_bundle(session, incident_id, key, now)
+        if not members:
             response.say("This Voiceline page is no longer valid. Goodbye.")
             response.hangup()
             return response
-        if digits == "*":
-            response.redirect(again, method="POST")
-            return response
-        if digits not in ("1", "2", "3"):
-            response.say("Sorry, that is not one of the choices.")
-            response.redirect(again, method="POST")
-            return response
-        # A key pressed is a person listening: the page reached them.
-        if ctx.page.answered_by != "human":
-            ctx.page.answered_by = "human"
-            outcomes.append(feed(session, ctx.incident, PageDelivered(key), now))
-        analyst = ctx.analyst
-        event = Declined(analyst, "voice") if digits == "3" else Acknowledged(analyst, "voice")
-        outcomes.append(feed(session, ctx.incident, event, now))
-        subject = subject_of(session, ctx.incident)
-        number = subject.caller_number
-        if digits == "3":
-            response.say("OK. We are paging the next tier now. Goodbye.")
-            response.hangup()
-        elif digits == "1" or not number:
-            on = f" on {spoken(number)}" if number else ""
-            lead = "" if number else "The caller's number is withheld, so we cannot connect you. "
-            response.say(
-                f"{lead}Thank you. Incident {subject.number} is acknowledged. "
-                f"Please call {subject.caller_name or 'the caller'} back{on}. Goodbye."
-            )
-            response.hangup()
+        if len(members) > 1:
+            outcomes = voice_bundles.key_pressed(setup, members, pressed.digits, response)
         else:
-            caller_id = setup.caller_id or service_settings(session).get("emergency_number")
-            response.say(f"Connecting you to {subject.caller_name or 'the caller'} now.")
-            dial = response.dial(
-                caller_id=caller_id,
-                action=setup.url_for("twilio.page_bridge", incident_id=incident_id, page_key=key),
-                method="POST",
-                timeout=BRIDGE_RING_SECONDS,
-            )
-            dial.number(
-                number,
-                status_callback=setup.url_for(
-                    "twilio.bridge_status", incident_id=incident_id, page_key=key
-                ),
-                status_callback_event="answered completed",
-                status_callback_method="POST",
-            )
-            log_event(
-                session, ctx.incident, "bridge_started", now, actor=analyst, key=key, to=number
-            )
+            outcomes = _key_one(response, setup, members[0], key, pressed.digits)
     for outcome in outcomes:
         paging.later(deliver, paging, outcome)
     return response
+
+
+def _key_one(
+    response: VoiceResponse, setup: VoiceSetup, ctx: PageContext, key: str, digits: str
+) -> list[Outcome]:
+    """Act on a key of a page call for one incident; return what it fed the engine."""
+    session, incident_id, now = ctx.session, ctx.incident.id, ctx.now
+    again = setup.url_for("twilio.page_call", incident_id=incident_id, page_key=key, round=1)
+    if digits == "*":
+        response.redirect(again, method="POST")
+        return []
+    if digits not in ("1", "2", "3"):
+        response.say("Sorry, that is not one of the choices.")
+        response.redirect(again, method="POST")
+        return []
+    outcomes: list[Outcome] = []
+    # A key pressed is a person listening: the page reached them.
+    if ctx.page.answered_by != "human":
+        ctx.page.answered_by = "human"
+        outcomes.append(feed(session, ctx.incident, PageDelivered(key), now))
+    analyst = ctx.analyst
+    event = Declined(analyst, "voice") if digits == "3" else Acknowledged(analyst, "voice")
+    outcomes.append(feed(session, ctx.incident, event, now))
+    if isinstance(event, Acknowledged):
+        name_reaching_page(session, incident_id, ctx.page.id, now)
+    subject = subject_of(session, ctx.incident)
+    number = subject.caller_number
+    if digits == "3":
+        response.say("OK. We are paging the next tier now. Goodbye.")
+        response.hangup()
+    elif digits == "1" or not number:
+        on = f" on {spoken(number)}" if number else ""
+        lead = "" if number else "The caller's number is withheld, so we cannot connect you. "
+        response.say(
+            f"{lead}Thank you. Incident {subject.number} is acknowledged. "
+            f"Please call {subject.caller_name or 'the caller'} back{on}. Goodbye."
+        )
+        response.hangup()
+    else:
+        response.say(f"Connecting you to {subject.caller_name or 'the caller'} now.")
+        dial = response.dial(
+            caller_id=bridge_caller_id(setup, session),
+            action=setup.url_for("twilio.page_bridge", incident_id=incident_id, page_key=key),
+            method="POST",
+            timeout=BRIDGE_RING_SECONDS,
+        )
+        dial.number(
+            number,
+            status_callback=setup.url_for(
+                "twilio.bridge_status", incident_id=incident_id, page_key=key
+            ),
+            status_callback_event="answered completed",
+            status_callback_method="POST",
+        )
+        log_event(session, ctx.incident, "bridge_started", now, actor=analyst, key=key, to=number)
+    return outcomes
 
 
 def bridge_finished(paging: Paging, incident_id: int, key: str, ended: DialEnded) -> VoiceResponse:
@@ -243,15 +277,3 @@ def bridge_status(paging: Paging, incident_id: int, key: str, progress: CallProg
             )
     if outcome is not None:
         paging.later(deliver, paging, outcome)
-
-
-def _is_wanted(ctx: PageContext) -> bool:
-    """Return True while the page's purpose still stands (nobody else took the incident)."""
-    if ctx.incident.escalation_state is None:
-        return False
-    state = state_from_dict(ctx.incident.escalation_state)
-    if state.is_final:
-        return False
-    if purpose_of(ctx.page.page_key) == "page" and state.status == "acknowledged":
-        return state.acknowledged_by == ctx.analyst
-    return True

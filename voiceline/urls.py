@@ -62,6 +62,7 @@ CALLBACK_RULES: dict[str, str] = {
     "twilio.page_keys": "/page/<paged_id:incident_id>/<page_key>/keys",
     "twilio.page_bridge": "/page/<paged_id:incident_id>/<page_key>/bridge",
     "twilio.page_amd": "/page/<paged_id:incident_id>/<page_key>/amd",
+    "twilio.page_bundle_bridge": "/page/<paged_id:incident_id>/<page_key>/bundle-bridge",
     "twilio.page_status": "/status/page/<paged_id:incident_id>/<page_key>",
     "twilio.bridge_status": "/status/bridge/<paged_id:incident_id>/<page_key>",
     "twilio.test_page_call": "/test-page",

@@ -6,6 +6,8 @@ Every URL carries the incident and the page key, put there when the page was sen
     POST /twilio/page/<incident>/<key>/keys          the key the analyst pressed
     POST /twilio/page/<incident>/<key>/amd           the answering-machine result
     POST /twilio/page/<incident>/<key>/bridge        the end of the bridge to the caller
+    POST /twilio/page/<incident>/<key>/bundle-bridge the end of one bridge of a bundled
+                                                     page's key 2 (``?after=`` its incident)
     POST /twilio/status/page/<incident>/<key>        SMS and call status callbacks
     POST /twilio/status/bridge/<incident>/<key>      the bridge's dialled leg (the callback)
     POST /twilio/test-page, /twilio/status/test-page  a test call from the admin page
@@ -24,7 +26,7 @@ from collections.abc import Callable
 from flask import Flask, Response, current_app, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from escalation import callbacks, voice_pages
+from escalation import callbacks, voice_bundles, voice_pages
 from escalation.page_reports import keep_report
 from escalation.wiring import paging_for, voice_setup_for
 from voiceline import extensions
@@ -40,6 +42,10 @@ UNAVAILABLE = (
 )
 NOT_CONFIRMED = "Voiceline could not confirm your choice right now."
 RETRY = "To try again, press any key."
+BRIDGE_FAILED = (
+    "Voiceline could not connect the next caller right now. The incidents are yours: "
+    "please call the callers back from your texts or the incident list. Goodbye."
+)
 GIVE_UP = "Please check your text messages, or call the emergency line. Goodbye."
 
 
@@ -143,6 +149,28 @@ def page_bridge(incident_id: int, page_key: str) -> Response:
     return _voice(
         lambda: voice_pages.bridge_finished(paging_for(app), incident_id, page_key, ended),
         _hang_up,
+    )
+
+
+def _bundle_bridge_failed() -> VoiceResponse:
+    # The analyst has the incidents (key 2 acknowledged them first): say so, end cleanly.
+    response = VoiceResponse()
+    response.say(BRIDGE_FAILED)
+    response.hangup()
+    return response
+
+
+@bp.post(rule("twilio.page_bundle_bridge"))
+def page_bundle_bridge(incident_id: int, page_key: str) -> Response:
+    """One bridge of a bundled page's key 2 ended: connect the next caller."""
+    app = _app()
+    ended = forms.dial_ended(request.form)
+    after = forms.whole_number(request.args.get("after")) or 0
+    return _voice(
+        lambda: voice_bundles.bridge_ended(
+            paging_for(app), voice_setup_for(app), incident_id, page_key, after, ended
+        ),
+        _bundle_bridge_failed,
     )
 
 

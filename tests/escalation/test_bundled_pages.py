@@ -8,15 +8,18 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from escalation.bundle_replies import acknowledge_all
 from escalation.due import run_due
+from escalation.models import Acknowledgement
 from escalation.throttle import SMS_LIMITS
 from escalation.wiring import paging_for
 from simulator.rest import FakeTwilioApi
 from tests.escalation.test_escalation_sms import text
 from tests.escalation_helpers import CASEY, SAM, desk, emergency, events, load_text, pages, quiet
 from tests.escalation_helpers import state as state_of
+from voiceline import extensions
 from voiceline.clock import ManualClock
 
 SMS_ONLY = """\
@@ -106,6 +109,11 @@ def test_a_bare_a_acknowledges_every_incident_that_reached_the_phone(
     reply = acknowledge_all(paging_for(app), SAM)
     assert reply.startswith("5 yours: ")
     assert named(reply) == set(burst)
+    with extensions.database(app).session() as session:
+        acks = {a.incident_id: a.page_id for a in session.scalars(select(Acknowledgement))}
+    for incident_id in burst:  # each names the text that reached Sam: its own, or the bundle
+        [page] = pages(app, incident_id).values()
+        assert acks[incident_id] == page.id
     assert all(state_of(app, i).acknowledged_by == "sam" for i in burst)
     quiet(app)
     clock.advance(timedelta(minutes=5))

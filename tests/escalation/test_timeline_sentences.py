@@ -105,6 +105,8 @@ def say(kind: str, actor: str | None = None, **detail: Any) -> str:
         (Record("bridge_started", "alex", {"key": "0.0.alex.voice.1", "to": "+15035550111"}), "Connecting Alex Rivera to Pat Jones"),
         (Record("bridge_failed", "alex", {"status": "no-answer"}), "Pat Jones did not answer Alex Rivera's callback (no answer)"),
         (Record("bridge_ended", "alex", {"seconds": "250"}), "Alex Rivera's call with Pat Jones ended after 4 min 10 s"),
+        # escalation.voice_bundles: a call that read several incidents
+        (Record("bundle_acknowledged", "alex", {"key": "0.0.alex.voice.1", "call": "CA1", "bundle": [4, 5]}), "Alex Rivera acknowledged it on one call that named several incidents"),
         # voiceline.sla: the promise
         (Record("callback_recorded", "alex", {"via": "bridge", "target": "30m wall", "is_met": True, "wall_seconds": 720}), "Alex Rivera called back on the bridged call 12 min after the message"),
         (Record("callback_recorded", "alex", {"via": "web", "target": "30m wall", "is_met": False, "wall_seconds": 2700, "minutes_over": 15, "credit": "150.00"}), "Alex Rivera called back logged by hand 45 min after the message, 15 min late; credit owed $150.00"),

@@ -97,7 +97,7 @@ def view_of(session: Session, number: str | None, now: datetime) -> CallView:
             service_prompts, caller.customer.plan.prompts, caller.customer.prompts
         )
     else:
-        calendar = service_calendar(session)
+        calendar = service_calendar(service)
         prompts = prompts_for(service_prompts)
     return CallView(caller, calendar, prompts, service, now)
 

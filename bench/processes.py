@@ -16,10 +16,8 @@ from pathlib import Path
 
 from simulator.engine import Simulator
 from tests.e2e_stack import STARTUP_SECONDS, free_port, process_environment, wait_for_log
-from voiceline.cli import ACCESS_LOG_FORMAT
+from voiceline.cli import WEB_THREADS, WEB_WORKERS, gunicorn_options
 from voiceline.demo import Stack, has_control_socket, worker_command
-
-WEB_WORKERS = 2  # the Procfile's and `voiceline serve`'s default
 
 
 @dataclass
@@ -51,15 +49,15 @@ def gunicorn_environment(env: dict[str, str]) -> dict[str, str]:
 def serve_command(port: int) -> list[str]:
     """Return ``voiceline serve`` on a loopback port, as a deployment runs it."""
     bind = f"127.0.0.1:{port}"
-    return [sys.executable, "-m", "voiceline.cli", "serve", "--bind", bind, "--workers", "2"]
+    return [sys.executable, "-m", "voiceline.cli", "serve", "--bind", bind,
+            "--workers", str(WEB_WORKERS), "--threads", str(WEB_THREADS)]  # fmt: skip
 
 
 def bare_command(port: int) -> list[str]:
     """Return gunicorn serving the bare Flask app with the settings ``voiceline serve`` uses."""
     return [
-        sys.executable, "-m", "gunicorn", "bench.bare_app:app",
-        "--bind", f"127.0.0.1:{port}", "--workers", str(WEB_WORKERS), "--timeout", "30",
-        "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT,
+        sys.executable, "-m", "gunicorn", "bench.bare_app:app", "--bind", f"127.0.0.1:{port}",
+        *gunicorn_options(WEB_WORKERS, WEB_THREADS),
     ]  # fmt: skip
 
 

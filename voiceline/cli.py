@@ -126,16 +126,42 @@ def directory_dump(output: str | None) -> None:
         click.echo(text, nl=False)
 
 
+# The web server's settings, chosen by measurement (python -m bench --only webhooks, and
+# back-to-back runs of signed POST /twilio/voice at wrk -c16 and -c64 on a 2-core machine,
+# 2026-11-28, load average 11-16 from other work on it, so read ratios, not absolutes):
+#   SQLite      2 sync workers   ~100 req/s, p99 220-700 ms, c64 0 fallbacks
+#               2 x 2 threads    ~165 req/s, p99 280-550 ms, c64 0 fallbacks
+#               2 x 4 threads    ~230 req/s, p99 740-940 ms, c64 7 fallbacks (deadline missed)
+#   PostgreSQL  2 sync workers   ~120 req/s, p99 265-540 ms, c64 0 fallbacks
+#               2 x 4 threads    ~230 req/s, p99 125-260 ms, c64 0 fallbacks
+#   4 sync workers did no better than 2 (~95 req/s): the cores are the limit, not workers.
+# A sync worker sits idle while its request's work runs on the deadline pool and waits
+# for the database (webhooks.deadline); a thread more per worker uses that time. More
+# threads lengthen SQLite's tail: its writers queue on one lock with coarse busy-wait
+# sleeps, and callers past the 1.2 s deadline get the fallback. No --preload: create_app
+# opens the database and starts the spool replayer, which must not be forked.
+WEB_WORKERS = 2
+WEB_THREADS = 2
+
+
+def gunicorn_options(workers: int, threads: int) -> list[str]:
+    """Return gunicorn's options for the web app (the bench serves its baseline with them)."""
+    return [
+        "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
+        "--timeout", "30", "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT,
+    ]  # fmt: skip
+
+
 @main.command()
 @click.option("--bind", default="127.0.0.1:5000", show_default=True)
-@click.option("--workers", default=2, show_default=True)
-def serve(bind: str, workers: int) -> None:
+@click.option("--workers", default=WEB_WORKERS, show_default=True)
+@click.option("--threads", default=WEB_THREADS, show_default=True, help="Threads per worker.")
+def serve(bind: str, workers: int, threads: int) -> None:
     """Run the web app under gunicorn."""
     # Fail here, in one line, rather than inside each gunicorn worker.
     _refuse_if_paging_impossible(_settings())
     args = [sys.executable, "-m", "gunicorn", "voiceline.wsgi:app", "--bind", bind]
-    args += ["--workers", str(workers)]
-    args += ["--timeout", "30", "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT]
+    args += gunicorn_options(workers, threads)
     os.execvp(args[0], args)
 
 

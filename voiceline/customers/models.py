@@ -146,11 +146,10 @@ _DIRECTORY_MODELS = (Contact, Customer, Plan, PlanTarget, ServiceSetting)
 
 def bump_directory_version(session: Session) -> None:
     """Give the directory a new version in ``session``'s transaction (creating the row)."""
-    table = DirectoryVersion.__table__
     version = secrets.randbits(62)
     connection = session.connection()
-    if not connection.execute(update(table).values(version=version)).rowcount:
-        connection.execute(insert(table).values(id=1, version=version))
+    if not connection.execute(update(DirectoryVersion).values(version=version)).rowcount:
+        connection.execute(insert(DirectoryVersion).values(id=1, version=version))
 
 
 @event.listens_for(Session, "before_flush")

@@ -1,26 +1,25 @@
-"""The Procfile and ``voiceline serve`` run the web app with the same, measured settings."""
+"""The Procfile serves the web app through ``voiceline serve``, with the measured settings."""
 
 from __future__ import annotations
 
 import shlex
 from pathlib import Path
 
-from voiceline.cli import ACCESS_LOG_FORMAT, WEB_THREADS, WEB_WORKERS, gunicorn_options
+from voiceline.cli import gunicorn_options, web_settings
 
 PROCFILE = Path(__file__).resolve().parents[2] / "Procfile"
 
 
-def _procfile_web() -> list[str]:
+def test_the_procfile_serves_through_voiceline_serve() -> None:
     [line] = [x for x in PROCFILE.read_text().splitlines() if x.startswith("web:")]
-    return shlex.split(line.removeprefix("web:"))
+    # gunicorn's options live in one place (voiceline.cli), chosen for the database.
+    assert shlex.split(line.removeprefix("web:"))[:2] == ["voiceline", "serve"]
 
 
-def test_the_procfile_serves_as_voiceline_serve_does() -> None:
-    web = _procfile_web()
-    defaults = {
-        f"${{WEB_CONCURRENCY:-{WEB_WORKERS}}}": str(WEB_WORKERS),
-        f"${{WEB_THREADS:-{WEB_THREADS}}}": str(WEB_THREADS),
-    }
-    options = [defaults.get(word, word) for word in web[web.index("voiceline.wsgi:app") + 3 :]]
-    assert options == gunicorn_options(WEB_WORKERS, WEB_THREADS)
-    assert web[web.index("--access-logformat") + 1] == ACCESS_LOG_FORMAT
+def test_sqlite_keeps_sync_workers_and_postgresql_gets_threads() -> None:
+    sqlite = gunicorn_options(*web_settings("sqlite:///instance/voiceline.db"))
+    postgres = gunicorn_options(*web_settings("postgresql://voiceline@db/voiceline"))
+    assert sqlite[sqlite.index("--worker-class") + 1] == "sync"
+    assert "--threads" not in sqlite
+    assert postgres[postgres.index("--worker-class") + 1] == "gthread"
+    assert int(postgres[postgres.index("--threads") + 1]) > 1

@@ -217,29 +217,32 @@ def answer(session: Session, event: IncomingCall, now: datetime, url_for: UrlFor
         record_message(response, view, url_for, "addendum", incident=str(existing.id))
         return Reply(response)
 
+    # The call's row is written last: on SQLite the INSERT takes the database's one write
+    # lock until the commit, and every other caller's INSERT waits on it meanwhile.
     if not view.caller.is_authorized or view.caller.customer is None:
         decision = decide(None, view.calendar, now)
         if decision.route is Route.DESK and _desk_number(view):
+            reply = Reply(_dial_desk(view, url_for))
             ensure_call(session, leg, view, "desk")
-            return Reply(_dial_desk(view, url_for))
-        ensure_call(session, leg, view, "unknown")
+            return reply
         view.say(response, "greeting")
         view.say(response, "record_unknown")
         record_message(response, view, url_for, "unverified")
+        ensure_call(session, leg, view, "unknown")
         return Reply(response)
 
     customer = view.caller.customer
     decision = decide(plan_terms_for(customer.plan), view.calendar, now)
-    ensure_call(session, leg, view, decision.route.value)
     if decision.route is Route.DESK and _desk_number(view):
-        return Reply(_dial_desk(view, url_for))
-    if decision.route in (Route.EMERGENCY_MENU, Route.BILLABLE_MENU):
+        response = _dial_desk(view, url_for)
+    elif decision.route in (Route.EMERGENCY_MENU, Route.BILLABLE_MENU):
         view.say(response, "greeting")
         _menu(response, view, url_for, decision.route, attempt=1)
-        return Reply(response)
-    view.say(response, "greeting")
-    view.say(response, "record_standard")
-    record_message(response, view, url_for, "standard")
+    else:
+        view.say(response, "greeting")
+        view.say(response, "record_standard")
+        record_message(response, view, url_for, "standard")
+    ensure_call(session, leg, view, decision.route.value)
     return Reply(response)
 
 

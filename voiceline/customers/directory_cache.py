@@ -34,7 +34,7 @@ from voiceline.customers.services import (
     service_settings,
 )
 
-LIMIT = 2_000  # a known caller keeps ~10 KB of rows: ~20 MB a process at most
+LIMIT = 2_000  # a known caller keeps about 11 KiB (measured): some 22 MiB a process at most
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,8 @@ from pathlib import Path
 
 from simulator.engine import Simulator
 from tests.e2e_stack import STARTUP_SECONDS, free_port, process_environment, wait_for_log
-from voiceline.cli import ACCESS_LOG_FORMAT
+from voiceline.cli import gunicorn_options, web_settings
 from voiceline.demo import Stack, has_control_socket, worker_command
-
-WEB_WORKERS = 2  # the Procfile's and `voiceline serve`'s default
 
 
 @dataclass
@@ -51,15 +49,14 @@ def gunicorn_environment(env: dict[str, str]) -> dict[str, str]:
 def serve_command(port: int) -> list[str]:
     """Return ``voiceline serve`` on a loopback port, as a deployment runs it."""
     bind = f"127.0.0.1:{port}"
-    return [sys.executable, "-m", "voiceline.cli", "serve", "--bind", bind, "--workers", "2"]
+    return [sys.executable, "-m", "voiceline.cli", "serve", "--bind", bind]
 
 
-def bare_command(port: int) -> list[str]:
-    """Return gunicorn serving the bare Flask app with the settings ``voiceline serve`` uses."""
+def bare_command(port: int, database_url: str) -> list[str]:
+    """Return gunicorn serving the bare Flask app as ``voiceline serve`` serves the app."""
     return [
-        sys.executable, "-m", "gunicorn", "bench.bare_app:app",
-        "--bind", f"127.0.0.1:{port}", "--workers", str(WEB_WORKERS), "--timeout", "30",
-        "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT,
+        sys.executable, "-m", "gunicorn", "bench.bare_app:app", "--bind", f"127.0.0.1:{port}",
+        *gunicorn_options(*web_settings(database_url)),
     ]  # fmt: skip
 
 
@@ -95,15 +92,17 @@ def voiceline_stack(
 
 
 @contextmanager
-def bare_stack(workdir: Path) -> Iterator[Running]:
-    """Run the bare Flask app under gunicorn until the block ends."""
+def bare_stack(workdir: Path, database_url: str) -> Iterator[Running]:
+    """Run the bare Flask app under gunicorn, set as for ``database_url``, until the block ends."""
     port = free_port()
     stack = Stack()
     running = Running(stack, f"http://127.0.0.1:{port}")
     running.logs["bare"] = workdir / f"bare-{port}.log"
     try:
         with running.logs["bare"].open("wb") as out:
-            stack.start("bare", bare_command(port), gunicorn_environment({}), output=out)
+            stack.start(
+                "bare", bare_command(port, database_url), gunicorn_environment({}), output=out
+            )
         stack.wait_until_serving(f"{running.url}/healthz", timeout=STARTUP_SECONDS)
         yield running
     finally:

@@ -134,7 +134,10 @@ def measure(kind: str, size: Size, workdir: Path, log: Log) -> list[Figure]:
         sim = Simulator(transport=HttpTransport(), account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN)
         with sim:
             log(f"  [{kind}] webhooks, empty database")
-            with voiceline_stack(url, sim, workdir, workers=0) as app, bare_stack(workdir) as bare:
+            with (
+                voiceline_stack(url, sim, workdir, workers=0) as app,
+                bare_stack(workdir, url) as bare,
+            ):
                 empty = _attempt(
                     log, "empty", lambda: _phase(size, app, bare, caller, workdir, log)
                 )
@@ -144,7 +147,10 @@ def measure(kind: str, size: Size, workdir: Path, log: Log) -> list[Figure]:
             log(
                 f"  [{kind}] webhooks, {history} incidents ({time.monotonic() - started:.0f} s to fill)"
             )
-            with voiceline_stack(url, sim, workdir, workers=0) as app, bare_stack(workdir) as bare:
+            with (
+                voiceline_stack(url, sim, workdir, workers=0) as app,
+                bare_stack(workdir, url) as bare,
+            ):
                 full = _attempt(log, history, lambda: _phase(size, app, bare, caller, workdir, log))
                 log(f"  [{kind}] admin pages over {history} incidents")
                 browser = pages.log_in(app.url, password)

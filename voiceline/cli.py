@@ -126,16 +126,58 @@ def directory_dump(output: str | None) -> None:
         click.echo(text, nl=False)
 
 
+# The web server's settings, chosen by measurement: back-to-back runs of signed
+# POST /twilio/voice (known caller, after hours) at wrk -c16 (3 x 8 s) and -c64 on this
+# 2-core machine, 2026-11-28, under a load average of 11-16 from other work on it (read
+# the ratios, not the absolutes; bare Flask did 1,400-2,700 req/s meanwhile):
+#   SQLite      2 sync workers   ~100 req/s, p99 220-700 ms, c64: 0 fallbacks (3 runs of 3)
+#               2 x 2 threads    ~165-200 req/s, p99 280-940 ms, c64: 0 and 2 fallbacks
+#               2 x 4 threads    ~100-230 req/s, p99 740-1,400 ms, c64: 7 and 10 fallbacks
+#   PostgreSQL  2 sync workers   ~120 req/s, p99 265-540 ms, c64: 0 fallbacks
+#               2 x 2 threads    ~170-250 req/s, p99 210-370 ms, c64: 0 fallbacks
+#               2 x 4 threads    ~230 req/s, p99 125-260 ms, c64: 0 fallbacks
+#   4 sync workers did no better than 2 (~95 req/s on SQLite): the cores are the limit.
+# A sync worker sits idle while its request's work runs on the deadline pool and waits on
+# the database (webhooks.deadline); threads use that time on PostgreSQL. On SQLite every
+# caller's INSERT queues on the one write lock with coarse busy-wait sleeps, and threads
+# lengthen that queue until callers pass the 1.2 s deadline and get the fallback, which
+# the line must not do under load: SQLite keeps sync workers. No --preload: create_app
+# opens the database and starts the spool replayer, which must not be forked.
+WEB_WORKERS = 2
+THREADS = {"sqlite": 1, "postgresql": 4}
+
+
+def web_settings(database_url: str) -> tuple[int, int]:
+    """Return the workers and threads per worker measured best for this database."""
+    return WEB_WORKERS, THREADS["sqlite" if database_url.startswith("sqlite") else "postgresql"]
+
+
+def gunicorn_options(workers: int, threads: int) -> list[str]:
+    """Return gunicorn's options for the web app (the bench serves its baseline with them)."""
+    kind = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []
+    return [
+        "--workers", str(workers), *(kind or ["--worker-class", "sync"]),
+        "--timeout", "30", "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT,
+    ]  # fmt: skip
+
+
 @main.command()
 @click.option("--bind", default="127.0.0.1:5000", show_default=True)
-@click.option("--workers", default=2, show_default=True)
-def serve(bind: str, workers: int) -> None:
+@click.option("--workers", type=int, envvar="WEB_CONCURRENCY", help="Default: 2.")
+@click.option(
+    "--threads",
+    type=int,
+    envvar="WEB_THREADS",
+    help="Threads per worker. Default: 1 (sync workers) on SQLite, 4 on PostgreSQL.",
+)
+def serve(bind: str, workers: int | None, threads: int | None) -> None:
     """Run the web app under gunicorn."""
+    settings = _settings()
     # Fail here, in one line, rather than inside each gunicorn worker.
-    _refuse_if_paging_impossible(_settings())
+    _refuse_if_paging_impossible(settings)
+    measured_workers, measured_threads = web_settings(settings.database_url)
     args = [sys.executable, "-m", "gunicorn", "voiceline.wsgi:app", "--bind", bind]
-    args += ["--workers", str(workers)]
-    args += ["--timeout", "30", "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT]
+    args += gunicorn_options(workers or measured_workers, threads or measured_threads)
     os.execvp(args[0], args)
 
 

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import secrets
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ForeignKey,
     Integer,
     String,
     UniqueConstraint,
+    event,
+    insert,
+    update,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
 from voiceline.orm import Base
 
@@ -109,3 +115,53 @@ class ServiceSetting(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class DirectoryVersion(Base):
+    """One row whose ``version`` changes in every transaction that changes the directory.
+
+    Each process keeps what callers need from the directory in memory
+    (``voiceline.customers.directory_cache``) and compares this value once a call; any
+    change, by a directory load or an admin's edit in another process, is seen by the
+    next call. The value is random, compared for equality only, so a restored backup or a
+    re-created row can never bring back a version a process still holds.
+    """
+
+    __tablename__ = "directory_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
+# The tables whose rows a caller's answer is made of: contacts, customers, plans, targets
+# and the service block. Writes to them through a Session, by the unit of work or by an
+# ORM-enabled insert/update/delete (the directory loader's bulk statements), bump the
+# version in the same transaction. A write that bypasses the Session (raw SQL on a
+# connection) is not seen: none in the product does.
+DIRECTORY_TABLES = frozenset(
+    model.__table__ for model in (Contact, Customer, Plan, PlanTarget, ServiceSetting)
+)
+_DIRECTORY_MODELS = (Contact, Customer, Plan, PlanTarget, ServiceSetting)
+
+
+def bump_directory_version(session: Session) -> None:
+    """Give the directory a new version in ``session``'s transaction (creating the row)."""
+    version = secrets.randbits(62)
+    connection = session.connection()
+    if not connection.execute(update(DirectoryVersion).values(version=version)).rowcount:
+        connection.execute(insert(DirectoryVersion).values(id=1, version=version))
+
+
+@event.listens_for(Session, "before_flush")
+def _directory_flushed(session: Session, _context: object, _instances: object) -> None:
+    changed = chain(session.new, session.dirty, session.deleted)
+    if any(isinstance(obj, _DIRECTORY_MODELS) for obj in changed):
+        bump_directory_version(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _directory_written(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        if table is not None and table in DIRECTORY_TABLES:
+            bump_directory_version(state.session)

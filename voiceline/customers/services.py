@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from voiceline.customers.business_time import BusinessCalendar, add_business_time
 from voiceline.customers.entitlement import PlanTerms
@@ -63,7 +63,13 @@ def find_caller(session: Session, number: str | None) -> Caller:
     """Match an E.164 caller ID to a contact and customer."""
     if number is None:
         return Caller(None, None, None)
-    contact = session.scalars(select(Contact).filter_by(phone=number)).one_or_none()
+    # One statement: the call flow reads the contact's customer, plan and targets at once.
+    query = (
+        select(Contact)
+        .filter_by(phone=number)
+        .options(joinedload(Contact.customer).joinedload(Customer.plan).joinedload(Plan.targets))
+    )
+    contact = session.scalars(query).unique().one_or_none()
     if contact is None:
         return Caller(number, None, None)
     return Caller(number, contact, contact.customer)
@@ -81,9 +87,8 @@ def calendar_for(customer: Customer) -> BusinessCalendar:
     )
 
 
-def service_calendar(session: Session) -> BusinessCalendar:
+def service_calendar(service: dict[str, Any]) -> BusinessCalendar:
     """Return the support firm's own calendar, for callers we cannot match to a customer."""
-    service = service_settings(session)
     country = service.get("holiday_country")
     return BusinessCalendar(
         time_zone=str(service.get("time_zone", "America/Los_Angeles")),

@@ -22,17 +22,9 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from voiceline.customers.business_time import BusinessCalendar
+from voiceline.customers.directory_cache import directory_cache
 from voiceline.customers.entitlement import Route, decide, next_business_day_phrase
-from voiceline.customers.services import (
-    Caller,
-    Target,
-    calendar_for,
-    find_caller,
-    plan_terms_for,
-    service_calendar,
-    service_settings,
-    target_for,
-)
+from voiceline.customers.services import Caller, Target, plan_terms_for, target_for
 from voiceline.hours import is_open_at
 from voiceline.incidents.log import log_event
 from voiceline.incidents.models import Incident
@@ -70,36 +62,58 @@ class CallView:
     now: datetime
 
     def say(self, response: VoiceResponse | Any, key: str, **values: Any) -> None:
-        response.say(self.prompts.text(key, **self.values(**values)), **self.prompts.say_kwargs())
+        text = self.prompts.text_from(key, self.values(**values))
+        response.say(text, **self.prompts.say_kwargs())
 
     def values(self, **extra: Any) -> dict[str, Any]:
-        plan = self.caller.customer.plan if self.caller.customer else None
-        emergency = target_for(plan, "emergency") if plan else None
-        out: dict[str, Any] = {
-            "service": self.service.get("name", "support"),
-            "customer": self.caller.customer.name if self.caller.customer else "",
-            "next_open": next_business_day_phrase(self.calendar, self.now),
-            "rate": (plan.billable_rate if plan and plan.billable_rate else "the after-hours"),
-            "target": emergency.phrase() if emergency else "as soon as possible",
-        }
+        """Return the placeholders' values; the costly ones are worked out when first named."""
+        customer = self.caller.customer
+        out = _Values(self)
+        out["service"] = self.service.get("name", "support")
+        out["customer"] = customer.name if customer else ""
+        plan = customer.plan if customer else None
+        out["rate"] = plan.billable_rate if plan and plan.billable_rate else "the after-hours"
         out.update(extra)
         return out
 
 
+class _Values(dict[str, Any]):
+    """A call's placeholder values that work out ``next_open`` and ``target`` on demand.
+
+    The next business day walks the calendar (holidays included): the greeting and the
+    menu, which most calls hear, never name it.
+    """
+
+    def __init__(self, view: CallView) -> None:
+        super().__init__()
+        self.view = view
+
+    def __missing__(self, key: str) -> str:
+        view = self.view
+        if key == "next_open":
+            value = next_business_day_phrase(view.calendar, view.now)
+        elif key == "target":
+            plan = view.caller.customer.plan if view.caller.customer else None
+            emergency = target_for(plan, "emergency") if plan else None
+            value = emergency.phrase() if emergency else "as soon as possible"
+        else:
+            raise KeyError(key)
+        self[key] = value
+        return value
+
+
 def view_of(session: Session, number: str | None, now: datetime) -> CallView:
-    """Identify the caller and gather their calendar and prompts."""
-    caller = find_caller(session, number)
-    service = service_settings(session)
+    """Identify the caller and gather their calendar and prompts (from the directory cache)."""
+    listing = directory_cache(session).listing(session, number)
+    caller, service = listing.caller, listing.service
     service_prompts = service.get("prompts") if isinstance(service.get("prompts"), dict) else None
     if caller.customer is not None:
-        calendar = calendar_for(caller.customer)
         prompts = prompts_for(
             service_prompts, caller.customer.plan.prompts, caller.customer.prompts
         )
     else:
-        calendar = service_calendar(session)
         prompts = prompts_for(service_prompts)
-    return CallView(caller, calendar, prompts, service, now)
+    return CallView(caller, listing.calendar, prompts, service, now)
 
 
 # --- recording TwiML shared by every path -------------------------------------------------
@@ -203,29 +217,32 @@ def answer(session: Session, event: IncomingCall, now: datetime, url_for: UrlFor
         record_message(response, view, url_for, "addendum", incident=str(existing.id))
         return Reply(response)
 
+    # The call's row is written last: on SQLite the INSERT takes the database's one write
+    # lock until the commit, and every other caller's INSERT waits on it meanwhile.
     if not view.caller.is_authorized or view.caller.customer is None:
         decision = decide(None, view.calendar, now)
         if decision.route is Route.DESK and _desk_number(view):
+            reply = Reply(_dial_desk(view, url_for))
             ensure_call(session, leg, view, "desk")
-            return Reply(_dial_desk(view, url_for))
-        ensure_call(session, leg, view, "unknown")
+            return reply
         view.say(response, "greeting")
         view.say(response, "record_unknown")
         record_message(response, view, url_for, "unverified")
+        ensure_call(session, leg, view, "unknown")
         return Reply(response)
 
     customer = view.caller.customer
     decision = decide(plan_terms_for(customer.plan), view.calendar, now)
-    ensure_call(session, leg, view, decision.route.value)
     if decision.route is Route.DESK and _desk_number(view):
-        return Reply(_dial_desk(view, url_for))
-    if decision.route in (Route.EMERGENCY_MENU, Route.BILLABLE_MENU):
+        response = _dial_desk(view, url_for)
+    elif decision.route in (Route.EMERGENCY_MENU, Route.BILLABLE_MENU):
         view.say(response, "greeting")
         _menu(response, view, url_for, decision.route, attempt=1)
-        return Reply(response)
-    view.say(response, "greeting")
-    view.say(response, "record_standard")
-    record_message(response, view, url_for, "standard")
+    else:
+        view.say(response, "greeting")
+        view.say(response, "record_standard")
+        record_message(response, view, url_for, "standard")
+    ensure_call(session, leg, view, decision.route.value)
     return Reply(response)
 
 

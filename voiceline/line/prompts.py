@@ -87,12 +87,21 @@ class Prompts:
 
     def text(self, key: str, **values: Any) -> str:
         """Return prompt ``key`` with placeholders filled in."""
+        return self.text_from(key, values)
+
+    def text_from(self, key: str, values: Mapping[str, Any]) -> str:
+        """Return prompt ``key`` filled from ``values``, which may work a value out on demand.
+
+        Only the placeholders the template names are looked up, so a mapping whose
+        ``__missing__`` computes a costly value (the next business day) pays only when a
+        prompt says it.
+        """
         template = self.overrides.get(key) or DEFAULTS[key]
         try:
-            return template.format(**values)
+            return template.format_map(values)
         except (KeyError, ValueError, IndexError):
             log.warning("prompt %s has a placeholder we cannot fill; using the default", key)
-            return DEFAULTS[key].format(**values)
+            return DEFAULTS[key].format_map(values)
 
     def say_kwargs(self) -> dict[str, str]:
         """Return the voice and language attributes for ``<Say>``."""

@@ -1,0 +1,124 @@
+"""What a call needs from the directory, kept in memory by each process.
+
+Every call to the line looks up the caller's contact, customer, plan and targets, the
+service block and the customer's calendar. Those change when an admin edits the
+directory, a few times a day, and are read on every call: each process keeps them, and
+reads only the directory's version (``DirectoryVersion``, changed by every write to the
+directory, see ``voiceline.customers.models``) once a call. A different version drops
+everything kept, so an edit made in any process is heard on the next call.
+
+Callers are kept by number as they call (unknown numbers too, so a stranger's redials
+cost no lookup), at most ``LIMIT`` of them, oldest first out. The rows are loaded by a
+Session of their own on the call's connection and transaction, then closed, so what is
+kept is detached, fully loaded and never expired or written by a request's Session:
+treat it as read-only. One cache per engine: a process may talk to several databases.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, joinedload
+
+from voiceline.customers.business_time import BusinessCalendar
+from voiceline.customers.models import Contact, Customer, DirectoryVersion, Plan
+from voiceline.customers.services import (
+    Caller,
+    calendar_for,
+    service_calendar,
+    service_settings,
+)
+
+LIMIT = 2_000  # a known caller keeps about 11 KiB (measured): some 22 MiB a process at most
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A caller as the directory describes them, with the calendar their call runs on."""
+
+    caller: Caller
+    calendar: BusinessCalendar
+    service: dict[str, Any]
+
+
+class DirectoryCache:
+    """The directory's answers for one database, valid while its version holds."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._version: int | None = None
+        self._service: dict[str, Any] | None = None
+        self._service_calendar: BusinessCalendar | None = None
+        self._listings: OrderedDict[str | None, Listing] = OrderedDict()
+
+    def listing(self, session: Session, number: str | None) -> Listing:
+        """Return the caller of ``number`` (E.164, or None when withheld) and their calendar."""
+        version = session.scalar(select(DirectoryVersion.version))
+        with self._lock:
+            if version != self._version:
+                self._version, self._service, self._service_calendar = version, None, None
+                self._listings.clear()
+            found = self._listings.get(number)
+            if found is not None:
+                self._listings.move_to_end(number)
+                return found
+            service, service_cal = self._service, self._service_calendar
+        found = _load(session, number, service, service_cal)
+        with self._lock:
+            if version == self._version:  # not replaced by a newer version meanwhile
+                self._service = found.service
+                if found.caller.customer is None:
+                    self._service_calendar = found.calendar
+                self._listings[number] = found
+                while len(self._listings) > LIMIT:
+                    self._listings.popitem(last=False)
+        return found
+
+
+def _load(
+    session: Session,
+    number: str | None,
+    service: dict[str, Any] | None,
+    service_cal: BusinessCalendar | None,
+) -> Listing:
+    """Read the caller (and the service block unless known) on the call's own transaction."""
+    with Session(bind=session.connection()) as reader:
+        if service is None:
+            service = service_settings(reader)
+        contact = None
+        if number is not None:
+            query = (
+                select(Contact)
+                .filter_by(phone=number)
+                .options(
+                    joinedload(Contact.customer).joinedload(Customer.plan).joinedload(Plan.targets)
+                )
+            )
+            contact = reader.scalars(query).unique().one_or_none()
+    # The reader is closed: the rows are detached, with everything a call reads loaded.
+    if contact is None:
+        return Listing(
+            Caller(number, None, None), service_cal or service_calendar(service), service
+        )
+    customer = contact.customer
+    return Listing(Caller(number, contact, customer), calendar_for(customer), service)
+
+
+_caches: weakref.WeakKeyDictionary[Engine, DirectoryCache] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def directory_cache(session: Session) -> DirectoryCache:
+    """Return the cache of the database ``session`` talks to."""
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    with _caches_lock:
+        cache = _caches.get(engine)
+        if cache is None:
+            cache = _caches[engine] = DirectoryCache()
+        return cache

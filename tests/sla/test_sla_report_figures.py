@@ -13,6 +13,7 @@ November 2026 as of Tuesday 1 December 12:00 UTC (04:00 in Oregon, 07:00 in New 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -20,7 +21,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import EXAMPLE_DIRECTORY
+from tests.admin_helpers import create_admin, log_in
+from tests.conftest import EXAMPLE_DIRECTORY, app_config
+from voiceline import extensions
+from voiceline.app import create_app
+from voiceline.clock import ManualClock
 from voiceline.customers.models import Plan
 from voiceline.customers.services import find_caller
 from voiceline.db import Database
@@ -30,7 +35,7 @@ from voiceline.incidents.models import Incident
 from voiceline.line.incidents import open_incident
 from voiceline.sla.clocks import mark_restored, pause, resume, stop_callback
 from voiceline.sla.report_formats import render_csv, report_dict
-from voiceline.sla.reports import Report, monthly_report
+from voiceline.sla.reports import Report, breach_page, monthly_report
 
 NOVEMBER = date(2026, 11, 1)
 AS_OF = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -262,3 +267,56 @@ def test_the_prorated_credits_follow_the_minutes_in_new_yorks_november() -> None
 def test_the_csv_lists_every_breach(report: Report) -> None:
     rows = render_csv(report, "breaches").splitlines()
     assert len(rows) == 1 + sum(len(b) for b in EXPECTED_BREACHES.values())
+
+
+def _flat(report: Report) -> list[tuple[str, int, str]]:
+    return [(c.code, b.incident_id, b.metric) for c in report.customers for b in c.breaches]
+
+
+def test_breaches_come_a_page_at_a_time_in_the_reports_order(
+    report: Report, database: Database
+) -> None:
+    with database.session() as session:
+        summary = monthly_report(session, NOVEMBER, as_of=AS_OF, with_breaches=False)
+        assert all(c.breaches == () for c in summary.customers)
+        assert [c.breach_count for c in summary.customers] == [
+            len(EXPECTED_BREACHES[c.code]) for c in summary.customers
+        ]
+        pages, after = [], None
+        while True:
+            page = breach_page(session, summary, 4, after)
+            pages.append([(c.code, b.incident_id, b.metric) for c, b in page.rows])
+            if page.next_after is None:
+                break
+            after = page.next_after
+    assert [len(p) for p in pages] == [4, 4, 2]
+    assert [row for p in pages for row in p] == _flat(report)
+
+
+def test_the_admin_page_lists_a_page_of_breaches_and_links_the_next(
+    report: Report, database_url: str, twilio_api, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    app = create_app(
+        app_config(database_url, twilio_api.base_url, VOICELINE_SPOOL_DIR=str(tmp_path / "spool")),
+        clock=ManualClock(AS_OF),
+    )
+    create_admin(extensions.database(app))
+    client = app.test_client()
+    log_in(client)
+    first = client.get("/admin/sla/report?month=2026-11").get_data(as_text=True)
+    listed = re.findall(r'<tr data-customer="([^"]+)" data-incident="(\d+)">', first)
+    assert [(c, int(i)) for c, i in listed] == [(c, i) for c, i, _ in _flat(report)]
+    assert 'rel="next"' not in first  # ten breaches fit on one page
+    # a page that starts after Acme's fourth breach lists the six after it
+    fourth = report.customers[0].breaches[3]
+    after = f"acme-dental|{fourth.started_at.isoformat()}|{fourth.incident_id}|{fourth.metric}"
+    later = client.get("/admin/sla/report", query_string={"month": "2026-11", "after": after})
+    rows = re.findall(r'data-incident="(\d+)"', later.get_data(as_text=True))
+    assert [int(i) for i in rows] == [i for _, i, _ in _flat(report)][4:]
+    assert "First page" in later.get_data(as_text=True)
+    bad = client.get("/admin/sla/report", query_string={"month": "2026-11", "after": "x|y"})
+    assert bad.status_code == 400 and "page link" in bad.get_data(as_text=True)
+    csv_text = client.get("/admin/sla/report.csv?month=2026-11&table=breaches").get_data(
+        as_text=True
+    )
+    assert csv_text == render_csv(report, "breaches")

@@ -10,6 +10,7 @@ server (the admin pages run no script and allow no inline style).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -291,9 +292,13 @@ def report_csv() -> ResponseReturnValue:
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if table == "targets":
         return Response(render_csv(result, table), mimetype="text/csv", headers=headers)
-    session = request_session()
-    rows = ((c, b) for c in result.customers for b in iter_breaches(session, result, c))
+    database = extensions.database(current_app)
+
+    def breaches() -> Iterator[str]:
+        # The request's session is closed once the view returns: the stream reads with its own.
+        with database.session() as session:
+            rows = ((c, b) for c in result.customers for b in iter_breaches(session, result, c))
+            yield from iter_breaches_csv(result, rows)
+
     # Every breach of the month, written as it is read: the whole table, never all in memory.
-    return Response(
-        stream_with_context(iter_breaches_csv(result, rows)), mimetype="text/csv", headers=headers
-    )
+    return Response(stream_with_context(breaches()), mimetype="text/csv", headers=headers)

@@ -120,7 +120,7 @@ def incident_counts(
     rows = session.execute(
         select(Incident.customer_id, func.count()).where(or_(*terms)).group_by(Incident.customer_id)
     )
-    return {customer_id: count for customer_id, count in rows}
+    return {customer_id: count for customer_id, count in rows if customer_id is not None}
 
 
 # --- the stopped clocks, aggregated ---------------------------------------------------
@@ -242,6 +242,23 @@ def running_clocks(session: Session, scope: Scope) -> list[Row[Any]]:
     return list(
         session.execute(query.order_by(SlaClock.started_at, SlaClock.incident_id, SlaClock.metric))
     )
+
+
+def all_stopped_breaches(
+    session: Session, scope: Scope, customer_order: Sequence[int], batch: int = 1000
+) -> Iterator[Row[Any]]:
+    """Yield every stopped breach of the scope: by customer in ``customer_order``, then in
+    report order; one query, read ``batch`` rows at a time."""
+    if not customer_order:
+        return iter(())
+    position = case({cid: n for n, cid in enumerate(customer_order)}, value=Incident.customer_id)
+    query = (
+        _of_scope(scope, *CLOCK_COLUMNS)
+        .where(SlaClock.stopped_at.is_not(None), SlaClock.is_met.is_(False))
+        .order_by(position, SlaClock.started_at, SlaClock.incident_id, SlaClock.metric)
+        .execution_options(yield_per=batch)
+    )
+    return iter(session.execute(query))
 
 
 def stopped_breaches(

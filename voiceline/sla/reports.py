@@ -48,6 +48,7 @@ from voiceline.sla.report_queries import (
     BreachKey,
     StoppedTotals,
     TargetKey,
+    all_stopped_breaches,
     credit_of,
     incident_counts,
     local_month_bounds,
@@ -276,6 +277,26 @@ def iter_breaches(
     yield from _merged(stopped, running)
 
 
+def iter_all_breaches(
+    session: Session, report: Report
+) -> Iterator[tuple[CustomerMonth, ClockFact]]:
+    """Yield every breach of the report, customer by customer in report order, from one
+    query read in batches (for the whole report and the exports)."""
+    if report.scope is None:
+        yield from ((c, b) for c in report.customers for b in c.breaches)
+        return
+    order = [c.customer_id for c in report.customers if c.customer_id is not None]
+    rows = all_stopped_breaches(session, report.scope, order)
+    pending = next(rows, None)
+    for customer in report.customers:
+        stopped = []
+        while pending is not None and pending.customer_id == customer.customer_id:
+            stopped.append(_stopped_fact(pending))
+            pending = next(rows, None)
+        for fact in _merged(iter(stopped), list(customer.running_breaches)):
+            yield customer, fact
+
+
 def _merged(stopped: Iterator[ClockFact], running: list[ClockFact]) -> Iterator[ClockFact]:
     import heapq
 
@@ -330,9 +351,10 @@ def monthly_report(
     report = Report(month=month, as_of=as_of.astimezone(UTC), customers=tuple(months), scope=scope)
     if not with_breaches:
         return report
-    whole = tuple(
-        replace(c, breaches=tuple(iter_breaches(session, report, c))) for c in report.customers
-    )
+    listed: dict[str, list[ClockFact]] = {c.code: [] for c in report.customers}
+    for owner, fact in iter_all_breaches(session, report):
+        listed[owner.code].append(fact)
+    whole = tuple(replace(c, breaches=tuple(listed[c.code])) for c in report.customers)
     return replace(report, customers=whole)
 
 

@@ -52,7 +52,7 @@ from voiceline.sla.reports import (
     Report,
     ReportError,
     breach_page,
-    iter_breaches,
+    iter_all_breaches,
     month_label,
     monthly_report,
     parse_month,
@@ -297,8 +297,7 @@ def report_csv() -> ResponseReturnValue:
     def breaches() -> Iterator[str]:
         # The request's session is closed once the view returns: the stream reads with its own.
         with database.session() as session:
-            rows = ((c, b) for c in result.customers for b in iter_breaches(session, result, c))
-            yield from iter_breaches_csv(result, rows)
+            yield from iter_breaches_csv(result, iter_all_breaches(session, result))
 
     # Every breach of the month, written as it is read: the whole table, never all in memory.
     return Response(stream_with_context(breaches()), mimetype="text/csv", headers=headers)

@@ -8,10 +8,11 @@ code (``oncall.schedule.who_is_on_call``) over a schedule built from the rotatio
 becomes a ``Recipient`` with their SMS and voice numbers, and ``sms_stopped`` when the
 SMS number texted STOP.
 
-The pager asks this at every escalation step, so it reads plain rows in three statements
-whatever the targets: the rotations with their members' codes, the overrides in force
-(``oncall.store.overrides_covering``), and the contact methods of the analysts who may
-be paged. None of them grows with a rotation's override history or the number of
+The pager asks this at every escalation step, so it reads plain rows in at most three
+statements whatever the targets: the rotations with their members and the members'
+contact methods, the overrides in force (``oncall.store.overrides_covering``), and,
+only when an override's analyst or a named analyst is to be paged, their contact
+methods. None of them grows with a rotation's override history or the number of
 rotations.
 
 A target whose rotation or analyst no longer exists, or whose rotation data cannot be
@@ -22,7 +23,6 @@ the engine skips the step at once.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -60,8 +60,9 @@ def recipient_of(analyst: Analyst) -> Recipient:
     )
 
 
-# The rotations asked for, each with its members' codes in position order (a rotation
-# without members comes once, with no code).
+# The rotations asked for, each with its members' codes in position order and their
+# contact methods in the order they were added (a rotation without members comes once,
+# with no code): who a rotation may page is known from this one read.
 _ROTATIONS = (
     select(
         RotationRow.id,
@@ -71,20 +72,26 @@ _ROTATIONS = (
         RotationRow.shift_length,
         RotationRow.handoff_anchor,
         RotationRow.hours,
+        RotationMember.position,
         Analyst.code.label("member"),
+        ContactMethod.kind,
+        ContactMethod.address,
+        ContactMethod.is_opted_out,
     )
     .outerjoin(RotationMember, RotationMember.rotation_id == RotationRow.id)
     .outerjoin(Analyst, Analyst.id == RotationMember.analyst_id)
+    .outerjoin(ContactMethod, ContactMethod.analyst_id == Analyst.id)
     .where(RotationRow.code.in_(bindparam("codes", expanding=True)))
-    .order_by(RotationRow.id, RotationMember.position)
+    .order_by(RotationRow.id, RotationMember.position, ContactMethod.id)
 )
-# The analysts named, with their contact methods in the order they were added.
+# The other analysts named (by a target or an override), with their contact methods.
 _CONTACTS = (
     select(Analyst.code, ContactMethod.kind, ContactMethod.address, ContactMethod.is_opted_out)
     .outerjoin(ContactMethod, ContactMethod.analyst_id == Analyst.id)
     .where(Analyst.code.in_(bindparam("codes", expanding=True)))
     .order_by(Analyst.code, ContactMethod.id)
 )
+Methods = dict[str, list[tuple[str, str, bool]]]  # analyst code -> (kind, address, STOP)
 
 
 @dataclass
@@ -94,32 +101,50 @@ class _Rotation:
     members: list[str] = field(default_factory=list)
 
 
-def _rotations(session: Session, codes: set[str]) -> dict[str, _Rotation]:
+def _rotations(session: Session, codes: set[str], methods: Methods) -> dict[str, _Rotation]:
+    """Return the rotations of ``codes``; add their members' contact methods to ``methods``."""
     found: dict[str, _Rotation] = {}
     if not codes:
         return found
-    for row in session.execute(_ROTATIONS, {"codes": sorted(codes)}):
+    last: tuple[int, int] | None = None
+    for row in session.connection().execute(_ROTATIONS, {"codes": sorted(codes)}):
         rotation = found.get(row.code)
         if rotation is None:
             values = RotationValues(row.code, row.name, row.time_zone, row.shift_length,
                                     row.handoff_anchor, row.hours)  # fmt: skip
             rotation = found[row.code] = _Rotation(row.id, values)
-        if row.member is not None:
+        if row.member is None:
+            continue
+        if last != (row.id, row.position):  # a member's first row
+            last = (row.id, row.position)
             rotation.members.append(row.member)
+            if row.member in methods:
+                continue  # in two rotations asked for: its methods are read already
+            methods[row.member] = []
+            if row.kind is not None:
+                methods[row.member].append((row.kind, row.address, bool(row.is_opted_out)))
+        elif row.kind is not None and last is not None:
+            known = methods[row.member]
+            method = (row.kind, row.address, bool(row.is_opted_out))
+            if method not in known:
+                known.append(method)
     return found
 
 
-def _recipients(session: Session, codes: set[str]) -> dict[str, Recipient]:
-    """Return each existing analyst of ``codes`` as a Recipient, by code."""
-    methods: dict[str, list[tuple[str, str, bool]]] = defaultdict(list)
-    if not codes:
-        return {}
-    for row in session.execute(_CONTACTS, {"codes": sorted(codes)}):
-        found = methods[row.code]
-        if row.kind is not None:
-            found.append((row.kind, row.address, bool(row.is_opted_out)))
+def _recipients(session: Session, codes: set[str], methods: Methods) -> dict[str, Recipient]:
+    """Return each existing analyst of ``codes`` as a Recipient, by code; read only the
+    contact methods of those not already in ``methods``."""
+    missing = sorted(codes - set(methods))
+    if missing:
+        for row in session.connection().execute(_CONTACTS, {"codes": missing}):
+            found = methods.setdefault(row.code, [])
+            if row.kind is not None:
+                found.append((row.kind, row.address, bool(row.is_opted_out)))
     recipients = {}
-    for code, found in methods.items():
+    for code in codes:
+        if code not in methods:
+            continue
+        found = methods[code]
         sms = next((m for m in found if m[0] == "sms"), None)
         voice = next((m for m in found if m[0] == "voice"), None)
         recipients[code] = Recipient(
@@ -136,7 +161,9 @@ def resolve_targets(session: Session, targets: Iterable[Target], now: datetime) 
     wanted = set(targets)
     roster = ResolvedRoster()
     problems: dict[Target, str] = {}
-    rotations = _rotations(session, {t.ref for t in wanted if t.kind in ("on_call", "rotation")})
+    methods: Methods = {}
+    rotation_codes = {t.ref for t in wanted if t.kind in ("on_call", "rotation")}
+    rotations = _rotations(session, rotation_codes, methods)
     in_force = overrides_covering(
         session, (r.id for t, r in _wanted_rotations(wanted, rotations, "on_call")), now
     )
@@ -160,7 +187,7 @@ def resolve_targets(session: Session, targets: Iterable[Target], now: datetime) 
             problems[target] = f"rotation {target.ref} cannot be read: {exc}"
             continue
         chosen[target] = [code] if code is not None else []
-    recipients = _recipients(session, {c for codes in chosen.values() for c in codes})
+    recipients = _recipients(session, {c for codes in chosen.values() for c in codes}, methods)
     for target, codes in chosen.items():
         if target.kind == "analyst" and target.ref not in recipients:
             problems[target] = f"analyst {target.ref} does not exist"

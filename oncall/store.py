@@ -185,7 +185,7 @@ def overrides_covering(
     found: dict[int, list[Override]] = {i: [] for i in ids}
     if not ids:
         return found
-    for row in session.execute(_IN_FORCE, {"rotation_ids": ids, "at": at}):
+    for row in session.connection().execute(_IN_FORCE, {"rotation_ids": ids, "at": at}):
         found[row.rotation_id].append(
             Override(analyst=row.analyst, start=row.starts_at, end=row.ends_at,
                      replaces=row.replaces)

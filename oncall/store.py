@@ -13,12 +13,13 @@ admin timeline shows exactly who would be paged. Times stay in UTC.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from oncall.models import Analyst, RotationMember
 from oncall.models import Override as OverrideRow
@@ -61,25 +62,66 @@ def parse_anchor(text: str) -> datetime:
     return anchor
 
 
-def hours_of(row: RotationRow) -> Hours | None:
-    """Return the rotation's weekly hours, or None when it is always active."""
-    if row.hours is None:
+def rotation_hours(code: str, hours: Iterable[Any] | None) -> Hours | None:
+    """Return a rotation's stored weekly hours parsed, or None when it is always active."""
+    if hours is None:
         return None
     try:
-        return parse_hours(list(row.hours))
+        return parse_hours(list(hours))
     except HoursError as exc:
-        raise RotationError(f"rotation {row.code!r}: {exc}") from exc
+        raise RotationError(f"rotation {code!r}: {exc}") from exc
+
+
+def hours_of(row: RotationRow) -> Hours | None:
+    """Return the rotation's weekly hours, or None when it is always active."""
+    return rotation_hours(row.code, row.hours)
+
+
+@dataclass(frozen=True)
+class RotationValues:
+    """A rotation's stored fields as plain values: what a schedule is built from."""
+
+    code: str
+    name: str
+    time_zone: str
+    shift_length: str
+    handoff_anchor: str
+    hours: list[Any] | None
+
+
+def rotation_of(values: RotationValues | RotationRow, members: Sequence[str]) -> Rotation:
+    """Return the pure Rotation of a rotation's fields and its members in position order."""
+    return Rotation(
+        name=values.name,
+        time_zone=values.time_zone,
+        members=tuple(members),
+        shift=parse_shift_length(values.shift_length),
+        anchor=parse_anchor(values.handoff_anchor),
+    )
 
 
 def rotation_for(row: RotationRow, *, label: Label = by_code) -> Rotation:
     """Return the pure Rotation of a rotation row, members in position order."""
-    members = tuple(label(m.analyst) for m in sorted(row.members, key=lambda m: m.position))
-    return Rotation(
-        name=row.name,
-        time_zone=row.time_zone,
-        members=members,
-        shift=parse_shift_length(row.shift_length),
-        anchor=parse_anchor(row.handoff_anchor),
+    members = [label(m.analyst) for m in sorted(row.members, key=lambda m: m.position)]
+    return rotation_of(row, members)
+
+
+def schedule_of(
+    values: RotationValues | RotationRow, members: Sequence[str], overrides: Iterable[Override]
+) -> Schedule:
+    """Return a rotation's Schedule: one layer named by its code, inside its hours.
+
+    ``overrides`` are pure Overrides in their stored order (start, then id), for any layer;
+    each is put on the rotation's layer, as ``schedule_for`` does.
+    """
+    layer = Layer(
+        values.code, rotation_of(values, members), rotation_hours(values.code, values.hours)
+    )
+    return Schedule(
+        values.name,
+        values.time_zone,
+        (layer,),
+        tuple(replace(o, layer=values.code) for o in overrides),
     )
 
 
@@ -94,16 +136,10 @@ def override_for(row: OverrideRow, layer: str, *, label: Label = by_code) -> Ove
     )
 
 
-def schedule_for(
-    row: RotationRow,
-    *,
-    label: Label = by_code,
-    overrides: Iterable[OverrideRow] | None = None,
-) -> Schedule:
+def schedule_for(row: RotationRow, *, label: Label = by_code) -> Schedule:
     """Return the Schedule of a rotation row: one layer inside its hours, plus its overrides."""
     layer = Layer(row.code, rotation_for(row, label=label), hours_of(row))
-    rows = row.overrides if overrides is None else overrides
-    ordered = sorted(rows, key=lambda o: (o.starts_at, o.id or 0))
+    ordered = sorted(row.overrides, key=lambda o: (o.starts_at, o.id or 0))
     return Schedule(
         row.name,
         row.time_zone,
@@ -112,29 +148,48 @@ def schedule_for(
     )
 
 
+# Who covers a rotation at one instant: only the overrides in force then, with the codes
+# of their analysts, as plain rows. Served by ix_overrides_rotation_id_ends_at: the rows
+# read are the rotation's overrides that have not ended, however many years have.
+_COVER = aliased(Analyst)
+_REPLACED = aliased(Analyst)
+_IN_FORCE = (
+    select(
+        OverrideRow.rotation_id,
+        _COVER.code.label("analyst"),
+        _REPLACED.code.label("replaces"),
+        OverrideRow.starts_at,
+        OverrideRow.ends_at,
+    )
+    .join(_COVER, _COVER.id == OverrideRow.analyst_id)
+    .outerjoin(_REPLACED, _REPLACED.id == OverrideRow.replaces_analyst_id)
+    .where(
+        OverrideRow.rotation_id.in_(bindparam("rotation_ids", expanding=True)),
+        OverrideRow.ends_at > bindparam("at"),
+        OverrideRow.starts_at <= bindparam("at"),
+    )
+    .order_by(OverrideRow.starts_at, OverrideRow.id)
+)
+
+
 def overrides_covering(
     session: Session, rotation_ids: Iterable[int], at: datetime
-) -> dict[int, list[OverrideRow]]:
-    """Return the overrides in force at ``at``, by rotation id, with their analysts.
+) -> dict[int, list[Override]]:
+    """Return the overrides in force at ``at`` by rotation id, as pure Overrides.
 
     Who is on call at one instant depends only on these, so the pager reads a handful of
     rows however many years of overrides a rotation has (indexed on rotation and end).
+    Each list is in stored order (start, then id); ``layer`` is left for the schedule.
     """
     ids = list(rotation_ids)
-    found: dict[int, list[OverrideRow]] = {i: [] for i in ids}
+    found: dict[int, list[Override]] = {i: [] for i in ids}
     if not ids:
         return found
-    rows = session.scalars(
-        select(OverrideRow)
-        .where(
-            OverrideRow.rotation_id.in_(ids),
-            OverrideRow.ends_at > at,
-            OverrideRow.starts_at <= at,
-        )
-        .options(selectinload(OverrideRow.analyst), selectinload(OverrideRow.replaces))
-    )
-    for row in rows:
-        found[row.rotation_id].append(row)
+    for row in session.connection().execute(_IN_FORCE, {"rotation_ids": ids, "at": at}):
+        found[row.rotation_id].append(
+            Override(analyst=row.analyst, start=row.starts_at, end=row.ends_at,
+                     replaces=row.replaces)
+        )  # fmt: skip
     return found
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import event
+from sqlalchemy import select
 
 from escalation.policy import Target
 from escalation.roster import resolve_targets
 from oncall.models import Analyst, ContactMethod, Override, Rotation, RotationMember
+from oncall.store import overrides_covering
 from voiceline.db import Database
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
@@ -60,19 +61,12 @@ def _rotation_with_history(database: Database, years: int) -> None:
 
 
 def _rows_read(database: Database, target: Target) -> tuple[list[str], int]:
-    """Resolve ``target`` at NOW; return who is on call and how many override rows were read."""
-    loaded: list[Override] = []
-
-    def count(override: Override, _context: object) -> None:
-        loaded.append(override)
-
-    event.listen(Override, "load", count)
-    try:
-        with database.session() as session:
-            roster = resolve_targets(session, [target], NOW)
-    finally:
-        event.remove(Override, "load", count)
-    return [r.analyst for r in roster.recipients[target]], len(loaded)
+    """Resolve ``target`` at NOW; return who is on call and how many overrides were read."""
+    with database.session() as session:
+        roster = resolve_targets(session, [target], NOW)
+        rotation_id = session.scalars(select(Rotation.id).filter_by(code=target.ref)).one()
+        read = overrides_covering(session, [rotation_id], NOW)[rotation_id]
+    return [r.analyst for r in roster.recipients[target]], len(read)
 
 
 def test_the_override_in_force_decides_and_only_it_is_read(database: Database) -> None:

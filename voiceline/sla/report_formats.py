@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -192,29 +193,46 @@ def render_csv(report: Report, table: str = "targets") -> str:
         ]
         return _csv(TARGET_COLUMNS, rows)
     if table == "breaches":
-        rows = [
-            {
-                "month": month,
-                "customer": c.code,
-                "incident": b.incident_id,
-                "metric": b.metric,
-                "priority": b.priority,
-                "target_minutes": b.target_minutes,
-                "clock": b.clock,
-                "started_local": format_local(b.started_at, b.time_zone),
-                "deadline_local": format_local(b.deadline_at, b.time_zone),
-                "stopped_local": format_local(b.stopped_at, b.time_zone),
-                "stopped_by": breach_state(b),
-                "wall_minutes": _minutes(b.wall_seconds),
-                "business_minutes": _minutes(b.business_seconds),
-                "minutes_over": b.minutes_over,
-                "credit": str(b.credit),
-            }
-            for c in report.customers
-            for b in c.breaches
-        ]
+        rows = [_breach_row(month, c, b) for c in report.customers for b in c.breaches]
         return _csv(BREACH_COLUMNS, rows)
     raise ValueError(f"a CSV table is 'targets' or 'breaches', got {table!r}")
+
+
+def _breach_row(month: str, c: CustomerMonth, b: ClockFact) -> dict[str, Any]:
+    return {
+        "month": month,
+        "customer": c.code,
+        "incident": b.incident_id,
+        "metric": b.metric,
+        "priority": b.priority,
+        "target_minutes": b.target_minutes,
+        "clock": b.clock,
+        "started_local": format_local(b.started_at, b.time_zone),
+        "deadline_local": format_local(b.deadline_at, b.time_zone),
+        "stopped_local": format_local(b.stopped_at, b.time_zone),
+        "stopped_by": breach_state(b),
+        "wall_minutes": _minutes(b.wall_seconds),
+        "business_minutes": _minutes(b.business_seconds),
+        "minutes_over": b.minutes_over,
+        "credit": str(b.credit),
+    }
+
+
+def iter_breaches_csv(
+    report: Report, breaches: Iterable[tuple[CustomerMonth, ClockFact]], chunk: int = 500
+) -> Iterator[str]:
+    """Yield the breaches CSV table of ``breaches`` (customer, breach) in pieces as they come."""
+    month = report.month.strftime("%Y-%m")
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=BREACH_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for n, (customer, breach) in enumerate(breaches, 1):
+        writer.writerow(_breach_row(month, customer, breach))
+        if n % chunk == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
 
 
 # --- JSON -------------------------------------------------------------------------------

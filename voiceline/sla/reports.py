@@ -16,8 +16,11 @@ What counts, decided once here so the CLI, the admin page, the CSV and the email
   breach still open, computed at ``as_of``); the month's total per customer is then held
   to the rule's ``cap_percent`` of the monthly fee.
 
-``monthly_report`` loads the rows; ``aggregate`` is the pure part. Renderers for text,
-CSV and JSON are in voiceline.report_formats.
+``monthly_report`` has the database aggregate the month's stopped clocks and measures the
+running ones here (voiceline.sla.report_queries); a report made without its breaches
+(``with_breaches=False``, the admin page) lists them a page at a time (``breach_page``)
+or streams them (``iter_breaches``). Renderers for text, CSV and JSON are in
+voiceline.report_formats.
 
 Errors (ValueError): ReportError for a bad month or an unknown customer.
 """
@@ -26,22 +29,42 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, select
+from sqlalchemy.orm import Session, selectinload
 
 from voiceline.customers.business_time import BusinessCalendar
-from voiceline.customers.models import Customer
+from voiceline.customers.models import Customer, Plan
 from voiceline.customers.services import calendar_for
 from voiceline.errors import InvalidInput
-from voiceline.incidents.models import Incident
-from voiceline.sla.models import SlaClock
+from voiceline.sla.report_queries import (
+    BreachKey,
+    StoppedTotals,
+    TargetKey,
+    all_stopped_breaches,
+    credit_of,
+    incident_counts,
+    local_month_bounds,
+    month_scope,
+    running_clocks,
+    stopped_breaches,
+    stopped_totals,
+)
+from voiceline.sla.report_shapes import (
+    ClockFact,
+    CustomerMonth,
+    Report,
+    TargetLine,
+    compliance_percent,
+    describe_target,
+)
 from voiceline.sla.sla_math import (
     CreditRule,
     CreditRuleError,
@@ -50,11 +73,21 @@ from voiceline.sla.sla_math import (
     measure,
     minutes_in_month,
     minutes_over,
-    nearest_rank,
     parse_credit_rule,
     parse_money,
     target_of,
 )
+
+# Where the report's shapes and the month's bounds have always been imported from.
+__all__ = [
+    "ClockFact",
+    "CustomerMonth",
+    "Report",
+    "TargetLine",
+    "compliance_percent",
+    "describe_target",
+    "local_month_bounds",
+]
 
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -82,142 +115,54 @@ def in_local_month(at: datetime, time_zone: str, month: date) -> bool:
     return (local.year, local.month) == (month.year, month.month)
 
 
-# --- the report's shape -----------------------------------------------------------------
+# --- aggregation ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ClockFact:
-    """One clock as the report sees it at ``as_of``: plain values only."""
-
-    incident_id: int
-    metric: str
-    priority: str
-    target_minutes: int
-    clock: str
-    time_zone: str
-    started_at: datetime
-    deadline_at: datetime
-    stopped_at: datetime | None
-    stop_kind: str | None
-    wall_seconds: int  # to the stop, or to as_of while running
-    business_seconds: int
-    is_met: bool | None  # None: running and still within target
-    minutes_over: int
-    credit: Decimal
-
-
-@dataclass(frozen=True)
-class TargetLine:
-    """One target's month for one customer."""
-
-    metric: str
-    priority: str
-    target_minutes: int
-    clock: str
-    incidents: int
-    met: int
-    breached: int
-    open: int
-    compliance: Decimal | None  # percent, 0.1
-    median_wall: int | None  # seconds, over stopped clocks
-    p90_wall: int | None
-    median_business: int | None
-    p90_business: int | None
-    minutes_over: int
-    credits: Decimal  # before the monthly cap
-
-    @property
-    def label(self) -> str:
-        """Return e.g. "callback, emergency: 30 min wall"."""
-        return f"{self.metric}, {self.priority}: {describe_target(self.target_minutes, self.clock)}"
-
-
-@dataclass(frozen=True)
-class CustomerMonth:
-    """One customer's month."""
-
-    code: str
-    name: str
-    plan: str
-    time_zone: str
-    monthly_fee: Decimal | None
-    cap_percent: Decimal | None
-    incidents: int
-    targets: tuple[TargetLine, ...]
-    breaches: tuple[ClockFact, ...]
-    credits_before_cap: Decimal
-    credits: Decimal
-    credit_error: str | None = None
-
-
-@dataclass(frozen=True)
-class Report:
-    """The month's report over one or all customers."""
-
-    month: date
-    as_of: datetime
-    customers: tuple[CustomerMonth, ...] = field(default_factory=tuple)
-
-
-def describe_target(minutes: int, clock: str) -> str:
-    """Return "30 min wall" or "4 h business"."""
-    amount = f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
-    return f"{amount} {clock}"
-
-
-def compliance_percent(met: int, breached: int) -> Decimal | None:
-    """Return met / (met + breached) in percent, rounded half-up to 0.1; None if neither."""
-    decided = met + breached
-    if decided == 0:
-        return None
-    return (Decimal(100 * met) / Decimal(decided)).quantize(Decimal("0.1"), ROUND_HALF_UP)
-
-
-# --- aggregation (pure) -----------------------------------------------------------------
-
-TargetKey = tuple[str, str, int, str]  # metric, priority, minutes, clock
-
-
-def _target_line(key: TargetKey, facts: Sequence[ClockFact]) -> TargetLine:
-    met = sum(1 for f in facts if f.is_met is True)
-    breached = sum(1 for f in facts if f.is_met is False)
-    stopped = [f for f in facts if f.stopped_at is not None]
-    walls = [f.wall_seconds for f in stopped]
-    business = [f.business_seconds for f in stopped]
+def _target_line(
+    key: TargetKey, stopped: StoppedTotals | None, running: Sequence[ClockFact]
+) -> TargetLine:
+    """Return one target's month: the stopped clocks' totals plus the running clocks."""
+    done = stopped or StoppedTotals(percentiles={})
+    ranks = done.percentiles or {}
+    met = done.met + sum(1 for f in running if f.is_met is True)
+    breached = done.breached + sum(1 for f in running if f.is_met is False)
+    incidents = done.stopped + len(running)
     return TargetLine(
         metric=key[0],
         priority=key[1],
         target_minutes=key[2],
         clock=key[3],
-        incidents=len(facts),
+        incidents=incidents,
         met=met,
         breached=breached,
-        open=len(facts) - met - breached,
+        open=incidents - met - breached,
         compliance=compliance_percent(met, breached),
-        median_wall=nearest_rank(walls, 50),
-        p90_wall=nearest_rank(walls, 90),
-        median_business=nearest_rank(business, 50),
-        p90_business=nearest_rank(business, 90),
-        minutes_over=sum(f.minutes_over for f in facts if f.is_met is False),
-        credits=sum((f.credit for f in facts), Decimal("0.00")),
+        median_wall=ranks.get(("wall", 50)),
+        p90_wall=ranks.get(("wall", 90)),
+        median_business=ranks.get(("business", 50)),
+        p90_business=ranks.get(("business", 90)),
+        minutes_over=done.minutes_over + sum(f.minutes_over for f in running if f.is_met is False),
+        credits=done.credits + sum((f.credit for f in running), Decimal("0.00")),
     )
 
 
-def aggregate_customer(
-    customer: CustomerInfo, facts: Iterable[ClockFact], incidents: int
+def _customer_month(
+    customer: CustomerInfo,
+    customer_id: int,
+    stopped: dict[TargetKey, StoppedTotals],
+    running: Sequence[ClockFact],
+    incidents: int,
 ) -> CustomerMonth:
-    """Return one customer's month from its clocks (already chosen for the month)."""
+    """Return one customer's month from its stopped totals and its running clocks."""
     by_target: dict[TargetKey, list[ClockFact]] = {k: [] for k in customer.plan_targets}
-    for fact in facts:
+    for key in stopped:
+        by_target.setdefault(key, [])
+    for fact in running:
         key = (fact.metric, fact.priority, fact.target_minutes, fact.clock)
         by_target.setdefault(key, []).append(fact)
     order = {"callback": 0, "restoration": 1}
     keys = sorted(by_target, key=lambda k: (order.get(k[0], 9), k[1], k[2], k[3]))
-    lines = tuple(_target_line(k, by_target[k]) for k in keys)
-    breaches = sorted(
-        (f for k in keys for f in by_target[k] if f.is_met is False),
-        key=lambda f: (f.started_at, f.incident_id, f.metric),
-    )
+    lines = tuple(_target_line(k, stopped.get(k), by_target[k]) for k in keys)
     before_cap = sum((line.credits for line in lines), Decimal("0.00"))
     return CustomerMonth(
         code=customer.code,
@@ -228,10 +173,12 @@ def aggregate_customer(
         cap_percent=customer.rule.cap_percent if customer.rule else None,
         incidents=incidents,
         targets=lines,
-        breaches=tuple(breaches),
+        breaches=(),
         credits_before_cap=before_cap,
         credits=capped_total(customer.rule, customer.monthly_fee, [before_cap]),
         credit_error=customer.credit_error,
+        customer_id=customer_id,
+        running_breaches=tuple(sorted((f for f in running if f.is_met is False), key=breach_key)),
     )
 
 
@@ -273,41 +220,25 @@ def _customer_info(customer: Customer) -> CustomerInfo:
     )
 
 
-# The columns a report reads of a clock: plain rows, not ORM objects, so a month of a
-# hundred thousand clocks costs a tuple each.
-_CLOCK_COLUMNS = (
-    SlaClock.incident_id,
-    SlaClock.metric,
-    SlaClock.priority,
-    SlaClock.target_minutes,
-    SlaClock.clock,
-    SlaClock.time_zone,
-    SlaClock.started_at,
-    SlaClock.deadline_at,
-    SlaClock.stopped_at,
-    SlaClock.stop_kind,
-    SlaClock.wall_seconds,
-    SlaClock.business_seconds,
-    SlaClock.is_met,
-    SlaClock.minutes_over,
-    SlaClock.credit,
-    SlaClock.pauses,
-    Incident.customer_id,
-)
+def breach_key(fact: ClockFact) -> BreachKey:
+    """Return a breach's place in the report: by start, then incident, then metric."""
+    return (fact.started_at, fact.incident_id, fact.metric)
 
 
-def _fact(
+def _stopped_fact(clock: Row[Any]) -> ClockFact:
+    """Return a stopped clock as recorded at its stop."""
+    return ClockFact(
+        clock.incident_id, clock.metric, clock.priority, clock.target_minutes, clock.clock,
+        clock.time_zone, clock.started_at, clock.deadline_at, clock.stopped_at,
+        clock.stop_kind, clock.wall_seconds or 0, clock.business_seconds or 0,
+        clock.is_met, clock.minutes_over or 0, credit_of(clock.amount),
+    )  # fmt: skip
+
+
+def _running_fact(
     clock: Row[Any], info: CustomerInfo, calendar: Callable[[], BusinessCalendar], as_of: datetime
 ) -> ClockFact:
-    """Return the clock as it stands at ``as_of``; a running one is measured now."""
-    credit = Decimal(clock.credit.get("amount", "0.00")) if clock.credit else Decimal("0.00")
-    if clock.stopped_at is not None:
-        return ClockFact(
-            clock.incident_id, clock.metric, clock.priority, clock.target_minutes, clock.clock,
-            clock.time_zone, clock.started_at, clock.deadline_at, clock.stopped_at,
-            clock.stop_kind, clock.wall_seconds or 0, clock.business_seconds or 0,
-            clock.is_met, clock.minutes_over or 0, credit,
-        )  # fmt: skip
+    """Return a running clock as it stands at ``as_of``, measured on the customer's calendar."""
     spent = measure(clock, as_of, calendar())
     assert spent.business is not None
     over = minutes_over(spent.on(clock.clock), target_of(clock))
@@ -324,69 +255,140 @@ def _fact(
     )  # fmt: skip
 
 
-def local_month_bounds(time_zone: str, month: date) -> tuple[datetime, datetime]:
-    """Return the UTC instants where ``month`` begins and ends on ``time_zone``'s wall clocks."""
-    zone = ZoneInfo(time_zone)
-    following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    return (
-        datetime.combine(month, time.min, zone).astimezone(UTC),
-        datetime.combine(following, time.min, zone).astimezone(UTC),
+def iter_breaches(
+    session: Session,
+    report: Report,
+    customer: CustomerMonth,
+    *,
+    after: BreachKey | None = None,
+    batch: int = 1000,
+) -> Iterator[ClockFact]:
+    """Yield a customer's breaches of the report in order, those after ``after`` only."""
+    if report.scope is None or customer.customer_id is None:
+        yield from (b for b in customer.breaches if after is None or breach_key(b) > after)
+        return
+    stopped = (
+        _stopped_fact(row)
+        for row in stopped_breaches(
+            session, report.scope, customer.customer_id, after=after, batch=batch
+        )
     )
+    running = [b for b in customer.running_breaches if after is None or breach_key(b) > after]
+    yield from _merged(stopped, running)
+
+
+def iter_all_breaches(
+    session: Session, report: Report
+) -> Iterator[tuple[CustomerMonth, ClockFact]]:
+    """Yield every breach of the report, customer by customer in report order, from one
+    query read in batches (for the whole report and the exports)."""
+    if report.scope is None:
+        yield from ((c, b) for c in report.customers for b in c.breaches)
+        return
+    order = [c.customer_id for c in report.customers if c.customer_id is not None]
+    rows = all_stopped_breaches(session, report.scope, order)
+    pending = next(rows, None)
+    for customer in report.customers:
+        stopped = []
+        while pending is not None and pending.customer_id == customer.customer_id:
+            stopped.append(_stopped_fact(pending))
+            pending = next(rows, None)
+        for fact in _merged(iter(stopped), list(customer.running_breaches)):
+            yield customer, fact
+
+
+def _merged(stopped: Iterator[ClockFact], running: list[ClockFact]) -> Iterator[ClockFact]:
+    import heapq
+
+    yield from heapq.merge(stopped, running, key=breach_key)
 
 
 def monthly_report(
-    session: Session, month: date, customer_code: str | None = None, *, as_of: datetime
+    session: Session,
+    month: date,
+    customer_code: str | None = None,
+    *,
+    as_of: datetime,
+    with_breaches: bool = True,
 ) -> Report:
-    """Return the SLA report for ``month`` over every customer, or the one named."""
+    """Return the SLA report for ``month`` over every customer, or the one named.
+
+    ``with_breaches=False`` leaves each customer's ``breaches`` empty, for a caller that
+    reads them a page at a time (``breach_page``) or streams them (``iter_breaches``).
+    """
     month = month.replace(day=1)
     if as_of.tzinfo is None:
         raise ReportError("as_of must be a timezone-aware datetime")
-    query = select(Customer).order_by(Customer.name, Customer.code)
+    query = (
+        select(Customer)
+        .options(selectinload(Customer.plan).selectinload(Plan.targets))
+        .order_by(Customer.name, Customer.code)
+    )
     if customer_code is not None:
         query = query.where(Customer.code == customer_code)
     customers = list(session.scalars(query))
     if customer_code is not None and not customers:
         raise ReportError(f"no customer with code {customer_code!r}")
-    bounds: dict[str, tuple[datetime, datetime]] = {}
-
-    def month_of(time_zone: str) -> tuple[datetime, datetime]:
-        if time_zone not in bounds:
-            bounds[time_zone] = local_month_bounds(time_zone, month)
-        return bounds[time_zone]
-
-    # Every zone is within a day of UTC: load a day either side, then keep the local month.
-    lo = min((month_of(c.time_zone)[0] for c in customers), default=None)
-    hi = max((month_of(c.time_zone)[1] for c in customers), default=None)
-    if lo is None or hi is None:
-        return Report(month=month, as_of=as_of.astimezone(UTC), customers=())
-    lo, hi = lo - timedelta(days=1), hi + timedelta(days=1)
-    by_customer: dict[int, list[Row[Any]]] = {c.id: [] for c in customers}
-    rows = session.execute(
-        select(*_CLOCK_COLUMNS)
-        .join(Incident, Incident.id == SlaClock.incident_id)
-        .where(
-            Incident.customer_id.in_(list(by_customer)),
-            SlaClock.started_at >= lo,
-            SlaClock.started_at < hi,
-        )
-        .order_by(SlaClock.started_at, SlaClock.id)
-    )
-    for row in rows:
-        start, end = month_of(row.time_zone)
-        if start <= row.started_at < end:
-            by_customer[row.customer_id].append(row)
+    pairs = [(c.id, c.time_zone) for c in customers]
+    scope = month_scope(session, month, pairs)
+    counts = incident_counts(session, month, pairs)
+    stopped: dict[int, dict[TargetKey, StoppedTotals]] = defaultdict(dict)
+    for (customer_id, key), totals in stopped_totals(session, scope).items():
+        stopped[customer_id][key] = totals
+    running: dict[int, list[Row[Any]]] = defaultdict(list)
+    for row in running_clocks(session, scope):
+        running[row.customer_id].append(row)
     months = []
     for customer in customers:
         info = _customer_info(customer)
-        start, end = month_of(customer.time_zone)
-        count = session.scalar(
-            select(func.count(Incident.id)).where(
-                Incident.customer_id == customer.id,
-                Incident.clock_started_at >= start,
-                Incident.clock_started_at < end,
-            )
-        )
+        # one calendar per customer and report, built only if a running clock needs it
         calendar = functools.cache(functools.partial(calendar_for, customer))
-        facts = [_fact(row, info, calendar, as_of) for row in by_customer[customer.id]]
-        months.append(aggregate_customer(info, facts, count or 0))
-    return Report(month=month, as_of=as_of.astimezone(UTC), customers=tuple(months))
+        facts = [_running_fact(row, info, calendar, as_of) for row in running[customer.id]]
+        months.append(
+            _customer_month(info, customer.id, stopped[customer.id], facts,
+                            counts.get(customer.id, 0))
+        )  # fmt: skip
+    report = Report(month=month, as_of=as_of.astimezone(UTC), customers=tuple(months), scope=scope)
+    if not with_breaches:
+        return report
+    listed: dict[str, list[ClockFact]] = {c.code: [] for c in report.customers}
+    for owner, fact in iter_all_breaches(session, report):
+        listed[owner.code].append(fact)
+    whole = tuple(replace(c, breaches=tuple(listed[c.code])) for c in report.customers)
+    return replace(report, customers=whole)
+
+
+# --- a page of breaches -----------------------------------------------------------------
+
+Cursor = tuple[str, BreachKey]  # customer code, the last breach shown
+
+
+@dataclass(frozen=True)
+class BreachPage:
+    """One page of a report's breaches, in report order, and where the next one starts."""
+
+    rows: tuple[tuple[CustomerMonth, ClockFact], ...]
+    next_after: Cursor | None
+
+
+def breach_page(
+    session: Session, report: Report, size: int, after: Cursor | None = None
+) -> BreachPage:
+    """Return up to ``size`` breaches following ``after`` (from the first when None)."""
+    rows: list[tuple[CustomerMonth, ClockFact]] = []
+    customers = list(report.customers)
+    if after is not None:
+        codes = [c.code for c in customers]
+        if after[0] not in codes:
+            raise ReportError(f"no customer {after[0]!r} in this report")
+        customers = customers[codes.index(after[0]) :]
+    for customer in customers:
+        if customer.breach_count == 0:
+            continue
+        key = after[1] if after is not None and customer.code == after[0] else None
+        for fact in iter_breaches(session, report, customer, after=key, batch=size + 1):
+            if len(rows) == size:
+                last_customer, last = rows[-1]
+                return BreachPage(tuple(rows), (last_customer.code, breach_key(last)))
+            rows.append((customer, fact))
+    return BreachPage(tuple(rows), None)

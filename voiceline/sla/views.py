@@ -10,6 +10,7 @@ server (the admin pages run no script and allow no inline style).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    stream_with_context,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -38,8 +40,23 @@ from voiceline.incidents.handover import callback_recorded
 from voiceline.incidents.models import Incident
 from voiceline.sla.clocks import SlaError, mark_restored, pause, resume, stop_callback
 from voiceline.sla.live import live_clocks
-from voiceline.sla.report_formats import format_duration, format_local, format_percent, render_csv
-from voiceline.sla.reports import Report, ReportError, month_label, monthly_report, parse_month
+from voiceline.sla.report_formats import (
+    format_duration,
+    format_local,
+    format_percent,
+    iter_breaches_csv,
+    render_csv,
+)
+from voiceline.sla.reports import (
+    Cursor,
+    Report,
+    ReportError,
+    breach_page,
+    iter_all_breaches,
+    month_label,
+    monthly_report,
+    parse_month,
+)
 
 bp = Blueprint("sla", __name__, url_prefix="/admin/sla", template_folder="templates")
 
@@ -48,6 +65,7 @@ LEVEL_TEXT = {"ok": "on track", "50": "50% used", "75": "75% used", "breached": 
 BAR_WIDTH = 300  # pixels for 100%
 BAR_ROW = 22
 LABEL_WIDTH = 330
+BREACHES_PER_PAGE = 100
 
 
 @bp.app_template_filter("sla_duration")
@@ -190,19 +208,42 @@ def _report_args() -> tuple[date, str | None]:
 
 
 def _report(month: date, customer: str | None) -> Report:
-    return monthly_report(request_session(), month, customer, as_of=_now())
+    return monthly_report(request_session(), month, customer, as_of=_now(), with_breaches=False)
+
+
+def _cursor(text: str | None) -> Cursor | None:
+    """Return the breach after which a page starts, as written in the page's links."""
+    if not text:
+        return None
+    try:
+        code, started, incident, metric = text.split("|")
+        at = datetime.fromisoformat(started)
+        if at.tzinfo is None:
+            raise ValueError(started)
+        return code, (at, int(incident), metric)
+    except ValueError as exc:
+        raise ReportError(f"cannot read the page link {text!r}; start from the first page") from exc
+
+
+def _cursor_text(cursor: Cursor | None) -> str | None:
+    if cursor is None:
+        return None
+    code, (started, incident, metric) = cursor
+    return f"{code}|{started.isoformat()}|{incident}|{metric}"
 
 
 @bp.get("/report")
 @login_required
 def report() -> ResponseReturnValue:
-    """Show the monthly SLA report with a compliance chart."""
+    """Show the monthly SLA report with a compliance chart; its breaches a page at a time."""
     customers = request_session().scalars(select(Customer).order_by(Customer.name)).all()
     try:
         month, code = _report_args()
+        after = _cursor(request.args.get("after"))
         result = _report(month, code)
+        page = breach_page(request_session(), result, BREACHES_PER_PAGE, after)
     except ReportError as exc:
-        page = render_template(
+        html = render_template(
             "sla/report.html",
             error=str(exc),
             report=None,
@@ -210,7 +251,7 @@ def report() -> ResponseReturnValue:
             month=request.args.get("month", ""),
             customer=None,
         )
-        return page, 400
+        return html, 400
     bars = _bars(result)
     previous = (month.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     following = (month.replace(day=28) + timedelta(days=4)).strftime("%Y-%m")
@@ -228,13 +269,17 @@ def report() -> ResponseReturnValue:
         chart_height=max(len(bars), 1) * BAR_ROW + 24,
         label_width=LABEL_WIDTH,
         bar_width=BAR_WIDTH,
+        breaches=page.rows,
+        breach_total=sum(c.breach_count for c in result.customers),
+        is_first_page=after is None,
+        next_after=_cursor_text(page.next_after),
     )
 
 
 @bp.get("/report.csv")
 @login_required
 def report_csv() -> ResponseReturnValue:
-    """Download the monthly report as CSV (table=targets or table=breaches)."""
+    """Download the monthly report as CSV (table=targets or table=breaches, every row)."""
     table = request.args.get("table", "targets")
     if table not in ("targets", "breaches"):
         abort(400)
@@ -244,8 +289,15 @@ def report_csv() -> ResponseReturnValue:
     except ReportError as exc:
         return Response(str(exc) + "\n", status=400, mimetype="text/plain")
     name = f"sla-{month.strftime('%Y-%m')}{'-' + code if code else ''}-{table}.csv"
-    return Response(
-        render_csv(result, table),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if table == "targets":
+        return Response(render_csv(result, table), mimetype="text/csv", headers=headers)
+    database = extensions.database(current_app)
+
+    def breaches() -> Iterator[str]:
+        # The request's session is closed once the view returns: the stream reads with its own.
+        with database.session() as session:
+            yield from iter_breaches_csv(result, iter_all_breaches(session, result))
+
+    # Every breach of the month, written as it is read: the whole table, never all in memory.
+    return Response(stream_with_context(breaches()), mimetype="text/csv", headers=headers)

@@ -54,7 +54,7 @@ def by_code_or_404(model: type[Entry], code: str) -> Entry:
 def save_named_entry(
     kind: str,
     existing: Entry | None,
-    save: Callable[[Session], Entry],
+    write: Callable[[Session], Entry],
     shown_again: Callable[[Entry | None, Errors], ResponseReturnValue],
     endpoint: str,
 ) -> ResponseReturnValue:
@@ -62,7 +62,7 @@ def save_named_entry(
     the form again (the entry as stored, the values as posted, status 422)."""
     db = request_session()
     try:
-        saved = save(db)
+        saved = write(db)
     except EntryRefused as exc:
         db.rollback()
         found = by_code_or_404(type(existing), existing.code) if existing is not None else None

@@ -46,6 +46,8 @@ class Incident(Base):
         # The admin list: newest first, a page at a time; open ones are few among many.
         Index("ix_incidents_opened_at", "opened_at"),
         Index("ix_incidents_status_opened_at", "status", "opened_at"),
+        # the monthly report counts each customer's incidents by the month its clock started
+        Index("ix_incidents_customer_id_clock_started_at", "customer_id", "clock_started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)  # the short number analysts quote

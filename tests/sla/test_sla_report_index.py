@@ -1,0 +1,48 @@
+"""The monthly report counts each customer's incidents through an index, not the table."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import event, select
+
+from bench.history import add_incident_history
+from tests.conftest import EXAMPLE_DIRECTORY
+from voiceline.customers.models import Customer
+from voiceline.db import Database
+from voiceline.directory.checker import read_directory_file
+from voiceline.directory.loader import load_directory
+from voiceline.sla.report_queries import incident_counts
+
+
+def test_the_incident_count_reads_the_customer_and_clock_start_index(database: Database) -> None:
+    with database.session() as session:
+        load_directory(session, read_directory_file(EXAMPLE_DIRECTORY))
+    add_incident_history(database, 500, date(2026, 10, 1))
+    seen: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "FROM incidents" in statement:
+            seen.append((statement, parameters))
+
+    with database.session() as session:
+        customers = [(c.id, c.time_zone) for c in session.scalars(select(Customer))]
+        event.listen(database.engine, "before_cursor_execute", keep)
+        try:
+            counts = incident_counts(session, date(2026, 10, 1), customers)
+        finally:
+            event.remove(database.engine, "before_cursor_execute", keep)
+        assert sum(counts.values()) > 0, "the history should fill October"
+        [(statement, parameters)] = seen
+        connection = session.connection()
+        if database.engine.dialect.name == "sqlite":
+            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            details = " ".join(str(row[-1]) for row in plan)
+            assert "ix_incidents_customer_id_clock_started_at" in details, details
+        else:
+            connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            plan = [
+                row[0] for row in connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+            ]
+            assert any("ix_incidents_customer_id_clock_started_at" in line for line in plan), plan

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -33,9 +35,13 @@ def authenticate(session: Session, username: str, password: str) -> AdminUser | 
     """Return the admin if the password matches, else None (same work either way)."""
     user = session.scalars(select(AdminUser).filter_by(username=username)).one_or_none()
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)  # spend the same time for unknown users
+        check_password_hash(_dummy_hash(), password)  # spend the same time for unknown users
         return None
     return user if check_password_hash(user.password_hash, password) else None
 
 
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+@cache
+def _dummy_hash() -> str:
+    """A hash to check unknown users against; made at the first login, not at import
+    (a hash costs about 0.1 s, which every process and command would pay)."""
+    return generate_password_hash("not-a-real-password")

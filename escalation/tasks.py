@@ -6,7 +6,8 @@ Each tick first asks the step watch (``escalation.clock_steps``) whether the wal
 stepped, and moves pending timers with it; then ``run_due`` does what is due
 (handed-over incidents nobody started, step timers, retries, throttled pages, pages in
 doubt) and the tick returns how long to sleep: until the next due time, at most
-``TICK_SECONDS``. The worker sleeps on the monotonic clock (``voiceline.worker``), so a
+``TICK_SECONDS``. On PostgreSQL a tick handles due incidents on ``LANES`` threads side by
+side (``escalation.due.run_due``). The worker sleeps on the monotonic clock (``voiceline.worker``), so a
 step of the wall clock neither stalls the tick nor makes it think hours passed.
 Timers live in the database (``Incident.next_due_at``, queued ``Page.sent_at``), so a
 restarted worker finds overdue work on its first tick and does it once.
@@ -24,7 +25,7 @@ from collections.abc import Callable
 from escalation.alarm_points import check_twilio
 from escalation.clock_steps import StepWatch
 from escalation.dispatch import Paging
-from escalation.due import next_wake, run_due
+from escalation.due import Lanes, next_wake, run_due
 from escalation.page_reports import REPLAY_SECONDS, page_spool, replay_page_reports
 from escalation.sweep import SWEEP_SECONDS, sweep_unpaged
 from voiceline import alarms
@@ -35,6 +36,7 @@ from voiceline.line.spool import Spool
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
+LANES = 4  # threads handling due incidents side by side (PostgreSQL)
 TWILIO_CHECK_SECONDS = 10.0
 
 
@@ -49,18 +51,22 @@ def worker_paging(services: Services) -> Paging:
     )
 
 
-def tick(paging: Paging, watch: StepWatch | None = None) -> float:
+def tick(paging: Paging, watch: StepWatch | None = None, lanes: Lanes | None = None) -> float:
     """Run what is due; return the seconds until the next tick should run."""
     if watch is not None:
         try:
             watch.check()
         except Exception:
             log.exception("could not move the timers after a clock step; the next tick retries")
-    run_due(paging)
+    done = run_due(paging, lanes)
     due = next_wake(paging)
     if due is None:
         return TICK_SECONDS
     wait = (due - paging.clock.now()).total_seconds()
+    if wait <= 0 and not done:
+        # Due, yet nothing could be done: another worker holds it, or it fails each
+        # time (logged). The usual tick, not a loop hammering the database.
+        return TICK_SECONDS
     return min(TICK_SECONDS, max(0.0, wait))
 
 
@@ -86,8 +92,9 @@ def worker_tasks(
     watched = monotonic is not None or isinstance(services.clock, SystemClock)
     watch = StepWatch(services.database, services.clock, monotonic or time.monotonic)
     reports = page_spool(services.settings.spool_dir)
+    lanes = Lanes.of(LANES)
     return [
-        ("escalation", TICK_SECONDS, lambda: tick(paging, watch if watched else None)),
+        ("escalation", TICK_SECONDS, lambda: tick(paging, watch if watched else None, lanes)),
         ("unpaged-sweep", SWEEP_SECONDS, lambda: sweep(paging)),
         ("twilio-alarm", TWILIO_CHECK_SECONDS, lambda: check_twilio_now(paging)),
         ("page-reports", REPLAY_SECONDS, lambda: _replay_reports(paging, reports)),

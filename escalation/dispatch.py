@@ -311,10 +311,15 @@ def _send_claimed(paging: Paging, claim: _Claim) -> int:
     now = paging.clock.now()
     covered = [incident_id, *(rider[1] for rider in claim.riders)]
     bundle: dict[str, Any] = {"bundle": covered} if claim.riders else {}
+    rows = ((page_id, incident_id, key), *claim.riders)
     with paging.database.session() as session:
-        for row_id, row_incident, row_key in ((page_id, incident_id, key), *claim.riders):
+        # The incidents first, in id order, as an escalation step takes them: one being
+        # advanced meanwhile makes this wait, instead of deadlocking with it over a page
+        # row (its step updates the page, our event row needs its incident).
+        locked = {i: lock_incident(session, i) for i in sorted({row[1] for row in rows})}
+        for row_id, row_incident, row_key in rows:
             page = session.get(Page, row_id)
-            incident = session.get(Incident, row_incident)
+            incident = locked[row_incident]
             assert page is not None and incident is not None
             if row_id == page_id:
                 record_provider_sid(page, result.sid, now)

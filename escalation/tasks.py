@@ -1,39 +1,43 @@
-"""The worker's half of paging: a one-second tick, a job at the exact next due time, and
-a sweep for emergencies nobody handed over (``escalation.sweep``, every two seconds).
+"""The worker's half of paging: a tick that sleeps until the next due time (a second at
+most), and a sweep for emergencies nobody handed over (``escalation.sweep``, every two
+seconds).
 
-Every second ``run_due`` does what is due (handed-over incidents nobody started, step
-timers, retries, throttled pages, pages in doubt); then an APScheduler ``date`` job is
-armed for the next due time when it falls before the next tick but one, so an
-escalation fires within milliseconds of its time rather than up to a second late.
+Each tick first asks the step watch (``escalation.clock_steps``) whether the wall clock
+stepped, and moves pending timers with it; then ``run_due`` does what is due
+(handed-over incidents nobody started, step timers, retries, throttled pages, pages in
+doubt) and the tick returns how long to sleep: until the next due time, at most
+``TICK_SECONDS``. On PostgreSQL a tick handles due incidents on ``LANES`` threads side by
+side (``escalation.due.run_due``). The worker sleeps on the monotonic clock (``voiceline.worker``), so a
+step of the wall clock neither stalls the tick nor makes it think hours passed.
 Timers live in the database (``Incident.next_due_at``, queued ``Page.sent_at``), so a
 restarted worker finds overdue work on its first tick and does it once.
 
-The worker (``voiceline.worker``) asks ``worker_tasks`` for them; this module knows
-nothing of the worker, only the services every process has.
+The worker asks ``worker_tasks`` for them; this module knows nothing of the worker,
+only the services every process has.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
+import time
 from collections.abc import Callable
-from datetime import timedelta
-from typing import Any
 
 from escalation.alarm_points import check_twilio
+from escalation.clock_steps import StepWatch
 from escalation.dispatch import Paging
-from escalation.due import next_wake, run_due
+from escalation.due import Lanes, next_wake, run_due
 from escalation.page_reports import REPLAY_SECONDS, page_spool, replay_page_reports
 from escalation.sweep import SWEEP_SECONDS, sweep_unpaged
 from voiceline import alarms
+from voiceline.clock import SystemClock
 from voiceline.extensions import Services
 from voiceline.line.spool import Spool
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
+LANES = 4  # threads handling due incidents side by side (PostgreSQL)
 TWILIO_CHECK_SECONDS = 10.0
-_DUE_JOB = "escalation-due"
 
 
 def worker_paging(services: Services) -> Paging:
@@ -47,41 +51,23 @@ def worker_paging(services: Services) -> Paging:
     )
 
 
-def tick(paging: Paging, scheduler: Any | None) -> None:
-    """Run what is due, then arm a one-off job at the exact next due time."""
-    run_due(paging)
-    if scheduler is None:
-        return
+def tick(paging: Paging, watch: StepWatch | None = None, lanes: Lanes | None = None) -> float:
+    """Run what is due; return the seconds until the next tick should run."""
+    if watch is not None:
+        try:
+            watch.check()
+        except Exception:
+            log.exception("could not move the timers after a clock step; the next tick retries")
+    done = run_due(paging, lanes)
     due = next_wake(paging)
-    now = paging.clock.now()
-    # Within the next tick the interval job is late by up to a second; a date job is not.
-    # Work already due is being done by another run (or the next tick picks it up).
-    if due is not None and now < due <= now + timedelta(seconds=TICK_SECONDS * 2):
-        # add_job takes the job-store lock that shutdown() holds while it waits for running
-        # jobs, so arming from this job's thread would hang a stopping worker: use another.
-        threading.Thread(
-            target=scheduler.add_job,
-            args=(_run_at_due_time, "date"),
-            kwargs={
-                "run_date": due,
-                "args": [paging],
-                # One job per due time: a new time must not replace (and so skip behind)
-                # a run that is still going.
-                "id": f"{_DUE_JOB}@{due.isoformat()}",
-                "replace_existing": True,
-                "misfire_grace_time": None,
-            },
-            name="escalation-arm",
-            daemon=True,
-        ).start()
-
-
-def _run_at_due_time(paging: Paging) -> None:
-    """Run what is due now (the date job)."""
-    try:
-        run_due(paging)
-    except Exception:
-        log.exception("escalation run at the due time failed; the next tick retries")
+    if due is None:
+        return TICK_SECONDS
+    wait = (due - paging.clock.now()).total_seconds()
+    if wait <= 0 and not done:
+        # Due, yet nothing could be done: another worker holds it, or it fails each
+        # time (logged). The usual tick, not a loop hammering the database.
+        return TICK_SECONDS
+    return min(TICK_SECONDS, max(0.0, wait))
 
 
 def sweep(paging: Paging) -> None:
@@ -94,13 +80,21 @@ def sweep(paging: Paging) -> None:
 
 
 def worker_tasks(
-    services: Services, scheduler: Any | None
-) -> list[tuple[str, float, Callable[[], None]]]:
-    """Return the escalation's periodic tasks as (name, seconds, run)."""
+    services: Services, monotonic: Callable[[], float] | None = None
+) -> list[tuple[str, float, Callable[[], float | None]]]:
+    """Return the escalation's periodic tasks as (name, seconds, run).
+
+    ``run`` may return how many seconds to wait before it runs again (sooner than
+    ``seconds``); ``monotonic`` is the clock the step watch trusts (``time.monotonic``).
+    """
     paging = worker_paging(services)  # built now: overdue work after a restart is not kept waiting
+    # A test's hand-moved clock is not a wall clock to watch unless the test says so.
+    watched = monotonic is not None or isinstance(services.clock, SystemClock)
+    watch = StepWatch(services.database, services.clock, monotonic or time.monotonic)
     reports = page_spool(services.settings.spool_dir)
+    lanes = Lanes.of(LANES)
     return [
-        ("escalation", TICK_SECONDS, lambda: tick(paging, scheduler)),
+        ("escalation", TICK_SECONDS, lambda: tick(paging, watch if watched else None, lanes)),
         ("unpaged-sweep", SWEEP_SECONDS, lambda: sweep(paging)),
         ("twilio-alarm", TWILIO_CHECK_SECONDS, lambda: check_twilio_now(paging)),
         ("page-reports", REPLAY_SECONDS, lambda: _replay_reports(paging, reports)),

@@ -1,8 +1,14 @@
-"""The worker process: APScheduler wakes the jobs that keep promises between requests.
+"""The worker process: the periodic tasks that keep promises between requests.
 
-Jobs: recover spooled calls once the database answers, sweep unfinished calls, beat the
+Tasks: recover spooled calls once the database answers, sweep unfinished calls, beat the
 heartbeat, and run the escalation's tasks (``escalation.tasks``) with the same services
-as the web app. On SQLite only one worker may run: it holds an OS lock beside the
+as the web app. Each task runs on a thread of its own and sleeps on the monotonic clock
+between runs (``threading.Event.wait``), never on the wall clock: when NTP steps the
+wall clock forward or back, no task is stalled for the length of the step or run in a
+burst of catch-up, and the escalation's tick moves its database timers with the step
+(``escalation.clock_steps``). A task may ask to run again sooner (the tick sleeps only
+until the next due time), and one slow task (a spool replay waiting on the database)
+holds up no other. On SQLite only one worker may run: it holds an OS lock beside the
 database file for its whole life (``voiceline.lease``), so a second worker exits 3 at
 once, and a worker restarted after a crash runs at once. On PostgreSQL any number may
 run; due work is claimed with row locks.
@@ -19,8 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-
-from apscheduler.schedulers.background import BackgroundScheduler
 
 from escalation.tasks import worker_tasks
 from voiceline import schema  # noqa: F401  (every area's tables, so relationships resolve)
@@ -42,11 +46,23 @@ SWEEP_SECONDS = 60
 
 @dataclass
 class Task:
-    """A periodic job: ``run(worker)`` every ``seconds``."""
+    """A periodic task: ``run(worker)`` every ``seconds``, or sooner when it returns less."""
 
     name: str
     seconds: float
     run: Callable[[Worker], Any]
+
+    def loop(self, worker: Worker, stop: threading.Event) -> None:
+        """Run until ``stop`` is set, sleeping on the monotonic clock between runs."""
+        while not stop.is_set():
+            try:
+                wait = self.run(worker)
+            except Exception:
+                log.exception("task %s failed; it runs again in %ss", self.name, self.seconds)
+                wait = None
+            if not isinstance(wait, int | float):
+                wait = self.seconds
+            stop.wait(min(self.seconds, max(0.0, float(wait))))
 
 
 @dataclass
@@ -55,7 +71,6 @@ class Worker:
 
     services: Services
     holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
-    scheduler: Any = None
 
     @property
     def settings(self) -> Settings:
@@ -118,14 +133,14 @@ class Worker:
             Task("recover-spool", SPOOL_SECONDS, lambda w: w.recover_spool()),
             Task("sweep-calls", SWEEP_SECONDS, lambda w: w.sweep_calls()),
         ]
-        for name, seconds, run in worker_tasks(self.services, self.scheduler):
+        for name, seconds, run in worker_tasks(self.services):
             tasks.append(Task(name, seconds, _ignoring_worker(run)))
         return tasks
 
 
-def _ignoring_worker(run: Callable[[], None]) -> Callable[[Worker], None]:
-    def call(_worker: Worker) -> None:
-        run()
+def _ignoring_worker(run: Callable[[], float | None]) -> Callable[[Worker], float | None]:
+    def call(_worker: Worker) -> float | None:
+        return run()
 
     return call
 
@@ -146,31 +161,25 @@ def run_worker(settings: Settings, stop: threading.Event | None = None) -> int:
 
 
 def _run(worker: Worker, stop: threading.Event | None) -> int:
-    """Schedule the worker's tasks and run them until stopped."""
+    """Run the worker's tasks, each on its own thread, until stopped."""
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
-    scheduler = BackgroundScheduler(timezone="UTC")
-    worker.scheduler = scheduler  # tasks may add one-off jobs at exact times
     tasks = worker.tasks()
-    for task in tasks:
-        scheduler.add_job(
-            task.run,
-            "interval",
-            args=[worker],
-            seconds=task.seconds,
-            id=task.name,
-            max_instances=1,
-            coalesce=True,
-            next_run_time=worker.clock.now(),
-        )
-    scheduler.start()
+    threads = [
+        threading.Thread(target=task.loop, args=(worker, stop), name=task.name, daemon=True)
+        for task in tasks
+    ]
+    for thread in threads:
+        thread.start()
     log.info("worker %s started with %d tasks", worker.holder, len(tasks))
     try:
         stop.wait()
     finally:
-        scheduler.shutdown(wait=True)
+        stop.set()
+        for thread in threads:
+            thread.join()
         worker.forget_heartbeat()
         worker.database.dispose()
         log.info("worker %s stopped", worker.holder)

@@ -59,8 +59,6 @@ def main(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
-    # APScheduler logs every run of every job at INFO: the worker would bury its own news.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
 

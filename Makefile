@@ -53,8 +53,8 @@ DRILL_SIZE ?= 1
 # Extra pytest arguments, e.g. DRILL_ARGS="-k 'not wall_clock'" to leave a drill out.
 DRILL_ARGS ?=
 drills: $(STAMP)
-	@command -v faketime >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null) \
-	  || echo "faketime could not be installed: the wall-clock drill will say so"
+	@command -v cc >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev >/dev/null) \
+	  || echo "no C compiler could be installed: the wall-clock drill will say so"
 	DRILL_SIZE=$(DRILL_SIZE) DRILL_TABLE_FILE=test-artifacts/drills.txt \
 	  $(BIN)/python -m pytest tests/drills -m drill -p no:randomly --timeout=300 $(DRILL_ARGS)
 

@@ -138,10 +138,8 @@ class DirectoryVersion(Base):
 # ORM-enabled insert/update/delete (the directory loader's bulk statements), bump the
 # version in the same transaction. A write that bypasses the Session (raw SQL on a
 # connection) is not seen: none in the product does.
-DIRECTORY_TABLES = frozenset(
-    model.__table__ for model in (Contact, Customer, Plan, PlanTarget, ServiceSetting)
-)
 _DIRECTORY_MODELS = (Contact, Customer, Plan, PlanTarget, ServiceSetting)
+DIRECTORY_TABLES = frozenset(model.__table__ for model in _DIRECTORY_MODELS)
 
 
 def bump_directory_version(session: Session) -> None:

@@ -24,13 +24,50 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             if ":memory:" not in url and url not in ("sqlite://", "sqlite:///"):
                 cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=15000")
+            cursor.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
             cursor.close()
 
         event.listen(engine, "savepoint", _begin_before_savepoint)
+        event.listen(engine.pool, "checkin", _restore_synchronous)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("connect_args", {"connect_timeout": 2})
     return create_engine(url, **kwargs)
+
+
+# Every commit waits until the disk has it (WAL mode's FULL), unless the transaction was
+# marked by ``sync_to_disk_later`` before its first write.
+SQLITE_SYNCHRONOUS = "FULL"
+_RELAXED = "voiceline.synchronous_relaxed"
+
+
+def sync_to_disk_later(session: Session) -> None:
+    """Let this transaction's commit return before the disk has it (SQLite only).
+
+    For a row that can be lost to a power cut without harm, written on a path where
+    the wait matters: a call's first answer. SQLite holds its one write lock while a
+    commit is flushed to disk (about a millisecond here), so every caller's commit queues
+    behind every other's. With WAL's NORMAL level the commit is safe from a crash of the
+    process and never corrupts, and reaches the disk with the next FULL commit of any
+    connection, or the next checkpoint; only a crash of the machine in between loses it.
+    The level can only change outside a transaction: a transaction that already wrote
+    keeps FULL. The connection goes back to FULL when it returns to the pool.
+    PostgreSQL commits stay synchronous: concurrent commits share one flush there and no
+    database-wide lock is held meanwhile.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    dbapi_connection = connection.connection.dbapi_connection
+    if dbapi_connection is None or dbapi_connection.in_transaction:
+        return
+    connection.exec_driver_sql("PRAGMA synchronous=NORMAL")
+    connection.connection.info[_RELAXED] = True
+
+
+def _restore_synchronous(dbapi_connection: Any, record: Any) -> None:
+    if record.info.pop(_RELAXED, False) and dbapi_connection is not None:
+        dbapi_connection.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
 
 
 def _begin_before_savepoint(conn: Connection, _name: str | None) -> None:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
+    Connection,
     DateTime,
     MetaData,
+    Table,
     TypeDecorator,
     event,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -61,3 +65,27 @@ def _refuse_rewriting_history(session: Session, flush_context: object, instances
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AppendOnly) and (obj in session.deleted or session.is_modified(obj)):
             raise ValueError(f"{type(obj).__name__} rows are append-only")
+
+
+def insert_unless_present(
+    model: type[Base], key: str
+) -> Callable[[Connection, dict[str, Any]], bool]:
+    """Return an insert of one ``model`` row that does nothing when its unique ``key`` is taken.
+
+    One statement (``INSERT ... ON CONFLICT DO NOTHING``, which SQLite and PostgreSQL both
+    have) in place of a look-up, an insert and a savepoint, for rows a retried request
+    may write twice; built once per dialect. The returned function runs it on a
+    connection with a row's values and returns True if it inserted. It runs beside the
+    Session's unit of work: the row is not in the Session, so a caller that needs it as an
+    object loads it.
+    """
+    table = cast(Table, model.__table__)
+    statements = {
+        name: dialect.insert(table).on_conflict_do_nothing(index_elements=[table.c[key]])
+        for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+    }
+
+    def insert(connection: Connection, values: dict[str, Any]) -> bool:
+        return connection.execute(statements[connection.dialect.name], values).rowcount == 1
+
+    return insert

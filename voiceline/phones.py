@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 
 from voiceline.errors import InvalidInput
@@ -54,8 +56,13 @@ def to_e164(raw: str, default_region: str | None = "US") -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+@functools.lru_cache(maxsize=4096)
 def caller_e164(raw: str | None, default_region: str | None = "US") -> str | None:
-    """Return the caller's E.164 number, or None when withheld or unreadable."""
+    """Return the caller's E.164 number, or None when withheld or unreadable.
+
+    Kept per process for the numbers last seen: every request of a call reads its caller
+    ID, and the same few thousand numbers call the line again and again.
+    """
     if raw is None or is_withheld(raw):
         return None
     try:

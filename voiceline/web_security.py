@@ -8,23 +8,39 @@ so nobody picks the address the login limits count against.
 A NUL character is text no PostgreSQL column can hold (nor be compared with), while SQLite
 stores it: an admin URL, field name or value holding one is refused with 400 before any
 view runs, the same on both. (Twilio's parameters are cleaned where they are read.)
+
+Twilio's requests carry no cookie and no view under ``/twilio`` reads or writes the
+session, so none is built for them: they get Flask's null session, which refuses writes.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Request, Response, abort, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from voiceline.config import Settings
+from voiceline.urls import TWILIO_PREFIX
 
 SESSION_LIFETIME = timedelta(hours=12)
 HSTS_MAX_AGE = timedelta(days=365)
 
 
+class _NoSessionForTwilio(SecureCookieSessionInterface):
+    """The signed-cookie session for people; none for Twilio's webhooks."""
+
+    def open_session(self, app: Flask, request: Request) -> Any:
+        if request.path.startswith(TWILIO_PREFIX + "/"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
+
+
 def install(app: Flask, settings: Settings) -> None:
     """Read client addresses through the trusted proxies; send HSTS on an https site."""
+    app.session_interface = _NoSessionForTwilio()
 
     @app.before_request
     def _refuse_nul() -> None:

@@ -38,8 +38,8 @@ _paging = ThreadPoolExecutor(max_workers=4, thread_name_prefix="handover")
 PRIORITIES = frozenset({"emergency", "billable", "standard", "unverified", "addendum", "fallback"})
 
 
-def twiml(response: VoiceResponse) -> Response:
-    """Return TwiML with the right content type."""
+def twiml(response: VoiceResponse | str) -> Response:
+    """Return TwiML (built, or rendered already) with the right content type."""
     return Response(str(response), mimetype="text/xml")
 
 

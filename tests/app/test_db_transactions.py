@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from voiceline.admin.models import AdminNotice
-from voiceline.db import Database
+from voiceline.db import Database, sync_to_disk_later
 
 AT = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -116,3 +116,47 @@ def test_a_write_after_reads_waits_for_a_writer_who_commits_in_between(database)
     other.close()
     assert errors == []
     assert notices(database) == ["first", "second"]
+
+
+def _synchronous(session) -> int:
+    return session.connection().exec_driver_sql("PRAGMA synchronous").scalar()
+
+
+def _sqlite_only(database: Database) -> None:
+    if database.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's synchronous level; PostgreSQL commits stay synchronous")
+
+
+def test_every_sqlite_commit_waits_for_the_disk_unless_told(database) -> None:
+    _sqlite_only(database)
+    with database.session() as session:
+        assert _synchronous(session) == 2  # FULL
+
+
+def test_a_relaxed_transaction_commits_at_normal_and_its_connection_goes_back_to_full(
+    database,
+) -> None:
+    _sqlite_only(database)
+    with database.session() as session:
+        sync_to_disk_later(session)
+        assert _synchronous(session) == 1  # NORMAL, for this transaction's commit
+        session.add(AdminNotice(at=AT, kind="relaxed", message="written at NORMAL"))
+    assert notices(database) == ["relaxed"]
+    # One connection in the pool at a time: the next session gets the same one back.
+    database.engine.pool.dispose()
+    with database.session() as first:
+        sync_to_disk_later(first)
+        raw = first.connection().connection.dbapi_connection
+    with database.session() as second:
+        assert second.connection().connection.dbapi_connection is raw
+        assert _synchronous(second) == 2
+
+
+def test_a_transaction_that_already_wrote_keeps_full(database) -> None:
+    _sqlite_only(database)
+    with database.session() as session:
+        session.add(AdminNotice(at=AT, kind="first", message="written at FULL"))
+        session.flush()
+        sync_to_disk_later(session)  # too late to change: SQLite refuses inside a transaction
+        assert _synchronous(session) == 2
+    assert notices(database) == ["first"]

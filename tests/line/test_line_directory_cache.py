@@ -9,10 +9,11 @@ as the admin's web worker or ``voiceline directory load`` would be), and call ag
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from line_desk import PAT, STRANGER
+from line_desk import LEE, PAT, STRANGER
 from sqlalchemy import select, update
 
 from tests.conftest import EXAMPLE_DIRECTORY
@@ -75,3 +76,10 @@ def test_reloading_the_directory_file_is_heard(line, client, elsewhere) -> None:
     with elsewhere.session() as session:  # the file puts the default greeting back
         load_directory(session, read_directory_file(EXAMPLE_DIRECTORY))
     assert "Changed by hand." not in _dial(client, PAT).says()
+
+
+def test_an_answer_that_names_the_time_is_worked_out_on_every_call(line, client, clock) -> None:
+    # The same caller, the same directory: only the words about the time may change.
+    assert "We will call you back tomorrow morning at 8:00." in _dial(client, LEE).says()
+    clock.advance(timedelta(hours=21))  # Monday 02:00 in New York, still before opening
+    assert "We will call you back this morning at 8:00." in _dial(client, LEE).says()

@@ -22,13 +22,11 @@ from sqlalchemy.engine import Engine
 from bench.history import add_incident_history
 from tests.line_helpers import CallDriver
 from voiceline import extensions
-from voiceline.line.calls import view_of
-from voiceline.line.incidents import open_incident_of
 
 # The directory's version (caller, plan and service block are kept in memory while it
-# holds), the repeat-caller check, and the call's row (looked up for idempotency, then
-# inserted). Raise it only with a reason.
-STATEMENTS_PER_CALL = 4
+# holds) with the repeat-caller check beside it in one SELECT, and the call's row (one
+# INSERT that a retried request leaves alone). Raise it only with a reason.
+STATEMENTS_PER_CALL = 2
 
 
 class Statements:
@@ -83,23 +81,24 @@ def test_history_does_not_add_statements(line, client, statements) -> None:
     assert len(full) == len(empty), "\n".join(full)
 
 
-def test_the_repeat_caller_check_reads_an_index_not_the_table(line, clock) -> None:
+def test_the_repeat_caller_check_reads_an_index_not_the_table(line, client) -> None:
     database = extensions.database(line)
     add_incident_history(database, 1_000, date(2026, 11, 1))
+    _dial(client, PAT)  # kept from now on: the check is read beside the directory's version
     seen: list[tuple[str, Any]] = []
 
     def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
         if "FROM incidents" in statement:
             seen.append((statement, parameters))
 
+    event.listen(database.engine, "before_cursor_execute", keep)
+    try:
+        _dial(client, PAT)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", keep)
+    [(statement, parameters)] = seen
+    assert "directory_version" in statement, statement
     with database.session() as session:
-        caller = view_of(session, PAT, clock.now()).caller
-        event.listen(database.engine, "before_cursor_execute", keep)
-        try:
-            open_incident_of(session, caller, clock.now())
-        finally:
-            event.remove(database.engine, "before_cursor_execute", keep)
-        [(statement, parameters)] = seen
         connection = session.connection()
         if database.engine.dialect.name == "sqlite":
             plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)

@@ -19,10 +19,11 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Select, select
 from sqlalchemy.orm import Session, joinedload
 
 from voiceline.customers.business_time import BusinessCalendar
@@ -34,6 +35,9 @@ from voiceline.customers.services import (
     service_settings,
 )
 
+# Read on the call's connection, past the ORM: one small row, on every call.
+_VERSION = select(DirectoryVersion.__table__.c.version)
+
 LIMIT = 2_000  # a known caller keeps about 11 KiB (measured): some 22 MiB a process at most
 
 
@@ -44,6 +48,9 @@ class Listing:
     caller: Caller
     calendar: BusinessCalendar
     service: dict[str, Any]
+    # What callers' answers work out from this listing alone (plan terms, prompts, TwiML
+    # that names no time), kept with it and dropped with it when the directory changes.
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 class DirectoryCache:
@@ -55,10 +62,53 @@ class DirectoryCache:
         self._service: dict[str, Any] | None = None
         self._service_calendar: BusinessCalendar | None = None
         self._listings: OrderedDict[str | None, Listing] = OrderedDict()
+        self._combined: dict[int, tuple[Select[Any], Select[Any]]] = {}
+
+    def listing_and(
+        self,
+        session: Session,
+        number: str | None,
+        query: Callable[[Listing], tuple[Select[Any], dict[str, Any]] | None],
+    ) -> tuple[Listing, Any]:
+        """Return the caller of ``number`` and the one value ``query(listing)`` selects.
+
+        When the caller is kept, the version and the value are read in one statement; a
+        version that changed meanwhile reloads the caller and reads the value again.
+        ``query`` returns a statement of one column and one row at most, with parameters,
+        or None to read nothing (the value is then None).
+        """
+        with self._lock:
+            version, kept = self._version, self._listings.get(number)
+        if kept is not None:
+            asked = query(kept)
+            if asked is not None:
+                statement, parameters = asked
+                read, value = (
+                    session.connection().execute(self._with_version(statement), parameters).one()
+                )
+                if read == version:
+                    with self._lock:
+                        if number in self._listings:
+                            self._listings.move_to_end(number)
+                    return kept, value
+        listing = self.listing(session, number)
+        asked = query(listing)
+        if asked is None:
+            return listing, None
+        return listing, session.connection().scalar(*asked)
+
+    def _with_version(self, statement: Select[Any]) -> Select[Any]:
+        """Return ``statement`` beside the version, as two scalar subqueries (built once)."""
+        combined = self._combined.get(id(statement))
+        if combined is None or combined[0] is not statement:
+            both: Select[Any] = select(_VERSION.scalar_subquery(), statement.scalar_subquery())
+            combined = (statement, both)
+            self._combined[id(statement)] = combined
+        return combined[1]
 
     def listing(self, session: Session, number: str | None) -> Listing:
         """Return the caller of ``number`` (E.164, or None when withheld) and their calendar."""
-        version = session.scalar(select(DirectoryVersion.version))
+        version = session.connection().scalar(_VERSION)
         with self._lock:
             if version != self._version:
                 self._version, self._service, self._service_calendar = version, None, None

@@ -13,24 +13,27 @@ changes with the plans and prompts, the message-taking with the incident's rules
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from voiceline.customers.business_time import BusinessCalendar
-from voiceline.customers.directory_cache import directory_cache
+from voiceline.customers.directory_cache import Listing, directory_cache
 from voiceline.customers.entitlement import Route, decide, next_business_day_phrase
-from voiceline.customers.services import Caller, Target, plan_terms_for, target_for
+from voiceline.customers.services import Caller, PlanTerms, Target, plan_terms_for, target_for
+from voiceline.db import sync_to_disk_later
 from voiceline.hours import is_open_at
 from voiceline.incidents.log import log_event
 from voiceline.incidents.models import Incident
-from voiceline.line.incidents import PAGED_PRIORITIES, open_incident_of
+from voiceline.line.incidents import PAGED_PRIORITIES, open_incident_query
 from voiceline.line.models import Call
 from voiceline.line.prompts import Prompts, prompts_for
+from voiceline.orm import insert_unless_present
 from voiceline.phones import caller_e164
 from voiceline.twilio_events import CallLeg, DialEnded, IncomingCall, KeyPressed
 from voiceline.urls import UrlFor
@@ -47,7 +50,7 @@ DESK_RING_SECONDS = 25
 class Reply:
     """TwiML for the caller, and incidents to page once committed."""
 
-    twiml: VoiceResponse
+    twiml: VoiceResponse | str  # a str is TwiML already rendered (``_kept_answer``)
     to_page: list[int] = field(default_factory=list)
 
 
@@ -60,6 +63,9 @@ class CallView:
     prompts: Prompts
     service: dict[str, Any]
     now: datetime
+    memo: dict[Any, Any] = field(default_factory=dict)  # the listing's, see view_of
+    # Set when a prompt named the time (the next business day): those words hold only now.
+    named_the_time: bool = False
 
     def say(self, response: VoiceResponse | Any, key: str, **values: Any) -> None:
         text = self.prompts.text_from(key, self.values(**values))
@@ -92,6 +98,7 @@ class _Values(dict[str, Any]):
         view = self.view
         if key == "next_open":
             value = next_business_day_phrase(view.calendar, view.now)
+            view.named_the_time = True
         elif key == "target":
             plan = view.caller.customer.plan if view.caller.customer else None
             emergency = target_for(plan, "emergency") if plan else None
@@ -104,16 +111,60 @@ class _Values(dict[str, Any]):
 
 def view_of(session: Session, number: str | None, now: datetime) -> CallView:
     """Identify the caller and gather their calendar and prompts (from the directory cache)."""
-    listing = directory_cache(session).listing(session, number)
-    caller, service = listing.caller, listing.service
+    return _view(directory_cache(session).listing(session, number), now)
+
+
+def _view(listing: Listing, now: datetime) -> CallView:
+    prompts = listing.memo.get("prompts")
+    if prompts is None:
+        prompts = listing.memo["prompts"] = _prompts_of(listing.caller, listing.service)
+    return CallView(listing.caller, listing.calendar, prompts, listing.service, now, listing.memo)
+
+
+def _view_and_open_incident(
+    session: Session, number: str | None, now: datetime
+) -> tuple[CallView, Incident | None]:
+    """Return the caller's view and their open incident (``open_incident_query``).
+
+    Every call asks both, so a kept caller's are read in one statement with the
+    directory's version.
+    """
+    listing, found = directory_cache(session).listing_and(
+        session, number, lambda listing: open_incident_query(listing.caller, now)
+    )
+    return _view(listing, now), session.get(Incident, found) if found is not None else None
+
+
+def _prompts_of(caller: Caller, service: dict[str, Any]) -> Prompts:
     service_prompts = service.get("prompts") if isinstance(service.get("prompts"), dict) else None
     if caller.customer is not None:
-        prompts = prompts_for(
-            service_prompts, caller.customer.plan.prompts, caller.customer.prompts
-        )
-    else:
-        prompts = prompts_for(service_prompts)
-    return CallView(caller, listing.calendar, prompts, service, now)
+        return prompts_for(service_prompts, caller.customer.plan.prompts, caller.customer.prompts)
+    return prompts_for(service_prompts)
+
+
+def _terms_of(view: CallView) -> PlanTerms | None:
+    """Return the caller's plan terms (kept with the listing: the hours are parsed once)."""
+    customer = view.caller.customer
+    if customer is None:
+        return None
+    terms = view.memo.get("terms")
+    if terms is None:
+        terms = view.memo["terms"] = plan_terms_for(customer.plan)
+    return cast(PlanTerms, terms)
+
+
+def _kept_answer(
+    view: CallView, url_for: UrlFor, route: str, build: Callable[[], VoiceResponse]
+) -> str:
+    """Return the answer for ``route``, built once per listing unless it names the time."""
+    key = ("answer", url_for, route)
+    kept = view.memo.get(key)
+    if kept is not None:
+        return cast(str, kept)
+    text = str(build())
+    if not view.named_the_time:
+        view.memo[key] = text
+    return text
 
 
 # --- recording TwiML shared by every path -------------------------------------------------
@@ -190,6 +241,37 @@ def ensure_call(session: Session, leg: CallLeg, view: CallView, route: str) -> C
     return call
 
 
+_insert_call = insert_unless_present(Call, "call_sid")
+
+
+def _store_new_call(
+    session: Session, leg: CallLeg, view: CallView, route: str, incident_id: int | None = None
+) -> None:
+    """Store the row of a call just answered, unless a retry of its request already did.
+
+    The answer is the one request of a call that always writes, so it writes in one
+    statement, and does not wait for the disk (``sync_to_disk_later``): the row says
+    which way the call went, and is on disk with the call's next step, the message.
+    The later steps of the call (``ensure_call``) find the row it left.
+    """
+    sync_to_disk_later(session)
+    _insert_call(
+        session.connection(),
+        {
+            "call_sid": leg.sid,
+            "direction": "inbound",
+            "from_number": leg.from_number,
+            "to_number": leg.to_number,
+            "customer_id": view.caller.customer.id if view.caller.customer else None,
+            "contact_id": view.caller.contact.id if view.caller.contact else None,
+            "incident_id": incident_id,
+            "route": route,
+            "started_at": view.now,
+            "status": leg.status,
+        },
+    )
+
+
 def caller_number(leg: CallLeg) -> str | None:
     """Return the caller's number in E.164, or None when withheld or unreadable."""
     # Twilio gives the caller's country when it knows it; local digits are read in it.
@@ -200,18 +282,14 @@ def answer(session: Session, event: IncomingCall, now: datetime, url_for: UrlFor
     """Answer a new call: identify the caller and choose the path for this moment."""
     leg = event.call
     number = caller_number(leg)
-    view = view_of(session, number, now)
+    view, existing = _view_and_open_incident(session, number, now)
     response = VoiceResponse()
 
-    existing = open_incident_of(session, view.caller, now)
     # Only an emergency that is being paged turns a new call into an update: a caller with
     # a next-business-day message open must still reach the menu if the business is down.
     if existing is not None and existing.priority in PAGED_PRIORITIES:
-        call = ensure_call(session, leg, view, "repeat")
-        call.incident_id = existing.id
-        log_event(
-            session, existing, "caller_called_again", now, actor=number, call_sid=call.call_sid
-        )
+        _store_new_call(session, leg, view, "repeat", incident_id=existing.id)
+        log_event(session, existing, "caller_called_again", now, actor=number, call_sid=leg.sid)
         _say_status(response, view, existing, session)
         view.say(response, "repeat_add")
         record_message(response, view, url_for, "addendum", incident=str(existing.id))
@@ -222,28 +300,40 @@ def answer(session: Session, event: IncomingCall, now: datetime, url_for: UrlFor
     if not view.caller.is_authorized or view.caller.customer is None:
         decision = decide(None, view.calendar, now)
         if decision.route is Route.DESK and _desk_number(view):
-            reply = Reply(_dial_desk(view, url_for))
-            ensure_call(session, leg, view, "desk")
+            reply = Reply(_kept_answer(view, url_for, "desk", lambda: _dial_desk(view, url_for)))
+            _store_new_call(session, leg, view, "desk")
             return reply
-        view.say(response, "greeting")
-        view.say(response, "record_unknown")
-        record_message(response, view, url_for, "unverified")
-        ensure_call(session, leg, view, "unknown")
-        return Reply(response)
 
-    customer = view.caller.customer
-    decision = decide(plan_terms_for(customer.plan), view.calendar, now)
-    if decision.route is Route.DESK and _desk_number(view):
-        response = _dial_desk(view, url_for)
-    elif decision.route in (Route.EMERGENCY_MENU, Route.BILLABLE_MENU):
-        view.say(response, "greeting")
-        _menu(response, view, url_for, decision.route, attempt=1)
+        def unknown() -> VoiceResponse:
+            response = VoiceResponse()
+            view.say(response, "greeting")
+            view.say(response, "record_unknown")
+            record_message(response, view, url_for, "unverified")
+            return response
+
+        reply = Reply(_kept_answer(view, url_for, "unknown", unknown))
+        _store_new_call(session, leg, view, "unknown")
+        return reply
+
+    decision = decide(_terms_of(view), view.calendar, now)
+    route = decision.route
+    if route is Route.DESK and _desk_number(view):
+        answer = _kept_answer(view, url_for, "desk", lambda: _dial_desk(view, url_for))
     else:
-        view.say(response, "greeting")
-        view.say(response, "record_standard")
-        record_message(response, view, url_for, "standard")
-    ensure_call(session, leg, view, decision.route.value)
-    return Reply(response)
+
+        def menu_or_message() -> VoiceResponse:
+            response = VoiceResponse()
+            view.say(response, "greeting")
+            if route in (Route.EMERGENCY_MENU, Route.BILLABLE_MENU):
+                _menu(response, view, url_for, route, attempt=1)
+            else:
+                view.say(response, "record_standard")
+                record_message(response, view, url_for, "standard")
+            return response
+
+        answer = _kept_answer(view, url_for, route.value, menu_or_message)
+    _store_new_call(session, leg, view, route.value)
+    return Reply(answer)
 
 
 def _desk_number(view: CallView) -> str | None:

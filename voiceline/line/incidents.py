@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -158,15 +158,39 @@ def attach_recording(
     return recording, created
 
 
-def open_incident_of(session: Session, caller: Caller, now: datetime) -> Incident | None:
-    """Return the caller's incident still open from the last day, if any."""
-    query = select(Incident).where(
-        Incident.status.in_(OPEN_STATUSES), Incident.opened_at >= now - REPEAT_WINDOW
+def _latest_open(column: Any) -> Any:
+    """Return the statement for the newest incident still open with ``column`` = :who."""
+    incidents = Incident.__table__
+    return (
+        select(incidents.c.id)
+        .where(
+            column == bindparam("who"),
+            incidents.c.status.in_(OPEN_STATUSES),
+            incidents.c.opened_at >= bindparam("since", type_=incidents.c.opened_at.type),
+        )
+        .order_by(incidents.c.opened_at.desc())
+        .limit(1)
     )
+
+
+# Every call asks, and almost every answer is "none": the statements are built once, run
+# on the connection (an index range, no ORM row), and the incident loaded only if found.
+_LATEST_OPEN_OF_CUSTOMER = _latest_open(Incident.__table__.c.customer_id)
+_LATEST_OPEN_OF_NUMBER = _latest_open(Incident.__table__.c.caller_number)
+
+
+def open_incident_query(caller: Caller, now: datetime) -> tuple[Select[Any], dict[str, Any]] | None:
+    """Return the statement and parameters that find the caller's open incident, by id.
+
+    The newest incident still open from the last day: of the customer for an authorized
+    contact, else of the number. None for a caller who cannot have one: a withheld
+    number no contact matched.
+    """
+    who: int | str
     if caller.customer is not None and caller.is_authorized:
-        query = query.where(Incident.customer_id == caller.customer.id)
+        query, who = _LATEST_OPEN_OF_CUSTOMER, caller.customer.id
     elif caller.number is not None:
-        query = query.where(Incident.caller_number == caller.number)
+        query, who = _LATEST_OPEN_OF_NUMBER, caller.number
     else:
         return None
-    return session.scalars(query.order_by(Incident.opened_at.desc()).limit(1)).first()
+    return query, {"who": who, "since": now - REPEAT_WINDOW}

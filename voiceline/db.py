@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, g
 from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+# A pooled connection to a server can be dead without anyone knowing: the server restarted
+# or failed over in a quiet hour. Testing every connection as it leaves the pool (the
+# pool's pre-ping) costs a round trip on every request, each caller's answer included; a
+# connection used moments ago is alive but for a restart in those moments, which the
+# request then meets as an error: the caller gets the fallback that takes the message,
+# and the pool drops every connection older than the error.
+PING_AFTER_IDLE_SECONDS = 5.0
+_LAST_USED = "voiceline.last_used"
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys, a busy timeout and whole savepoints."""
+
+def make_engine(
+    url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS, **kwargs: Any
+) -> Engine:
+    """Create an engine; SQLite gets WAL, foreign keys, a busy timeout and whole savepoints.
+
+    A server's connections are tested before use once idle ``ping_after_idle`` seconds.
+    """
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 15})
         engine = create_engine(url, **kwargs)
@@ -30,9 +46,32 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "savepoint", _begin_before_savepoint)
         event.listen(engine.pool, "checkin", _restore_synchronous)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("connect_args", {"connect_timeout": 2})
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_when_idle(engine, ping_after_idle)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, idle: float) -> None:
+    """Test a connection leaving the pool when it has been idle ``idle`` seconds or more."""
+
+    @event.listens_for(engine, "connect")
+    def _new(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _test_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_LAST_USED, 0.0) < idle:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # dead: the pool drops it and checks out another
+            raise DisconnectionError(f"a pooled connection was dead: {exc}") from exc
 
 
 # Every commit waits until the disk has it (WAL mode's FULL), unless the transaction was

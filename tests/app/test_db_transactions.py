@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from voiceline.admin.models import AdminNotice
 from voiceline.db import Database, sync_to_disk_later
@@ -160,3 +161,51 @@ def test_a_transaction_that_already_wrote_keeps_full(database) -> None:
         sync_to_disk_later(session)  # too late to change: SQLite refuses inside a transaction
         assert _synchronous(session) == 2
     assert notices(database) == ["first"]
+
+
+def _server_only(database: Database) -> None:
+    if database.engine.dialect.name == "sqlite":
+        pytest.skip("a connection to a server that can go away; SQLite is a file")
+
+
+def _kill_pooled_connection(database: Database) -> int:
+    """End the server process behind the pool's one connection; return its pid."""
+    database.engine.pool.dispose()
+    with database.session() as session:
+        pid = session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    killer = Database(database.url)
+    try:
+        with killer.session() as session:
+            session.connection().exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+    finally:
+        killer.dispose()
+    time.sleep(0.2)  # the server ends the process
+    return int(pid)
+
+
+def test_a_connection_dead_after_an_idle_spell_is_replaced_before_use(database_url) -> None:
+    database = Database(database_url, ping_after_idle=0.5)
+    try:
+        _server_only(database)
+        dead = _kill_pooled_connection(database)
+        time.sleep(0.6)  # idle longer than the threshold: tested on the way out
+        with database.session() as session:
+            alive = session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        assert alive != dead
+    finally:
+        database.dispose()
+
+
+def test_a_connection_used_moments_ago_is_not_tested(database_url) -> None:
+    # The price of no round trip per request: a restart within the idle spell is met by
+    # the request, which fails, and the pool then drops its connections.
+    database = Database(database_url, ping_after_idle=60)
+    try:
+        _server_only(database)
+        _kill_pooled_connection(database)
+        with pytest.raises(OperationalError), database.session() as session:
+            session.connection().exec_driver_sql("SELECT 1")
+        with database.session() as session:
+            assert session.connection().exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        database.dispose()

@@ -163,5 +163,9 @@ def test_every_instant_names_whom_the_rota_rows_name(database: Database, seed: i
                 named.update(r.analyst for r in roster.recipients[target])
             roster = resolve_targets(session, every, at)
             assert (roster.recipients, roster.problems) == rows.expected(every, at), at
+        # Targets of one kind alone: the parts of the read for the others ask for nothing.
+        for alone in (every[5:10], every[10:13], [Target("on_call", "gone")], []):
+            roster = resolve_targets(session, alone, instants[0])
+            assert (roster.recipients, roster.problems) == rows.expected(alone, instants[0])
     # The instants reach every kind of answer: covers, replacements, members, nobody.
     assert named >= {"alex", "sam", "jo", "kim", "lee", "max", "noa", "pat"}

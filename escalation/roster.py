@@ -8,12 +8,10 @@ code (``oncall.schedule.who_is_on_call``) over a schedule built from the rotatio
 becomes a ``Recipient`` with their SMS and voice numbers, and ``sms_stopped`` when the
 SMS number texted STOP.
 
-The pager asks this at every escalation step, so it reads plain rows in at most three
-statements whatever the targets: the rotations with their members and the members'
-contact methods, the overrides in force (``oncall.store.overrides_covering``), and,
-only when an override's analyst or a named analyst is to be paged, their contact
-methods. None of them grows with a rotation's override history or the number of
-rotations.
+The pager asks this at every escalation step, so it reads plain rows in one statement
+(``ON_CALL_ROWS``, one round trip) whatever the targets: the rotations, their members, the
+overrides in force, the analysts named, and the contact methods of every analyst among
+them. It grows with neither a rotation's override history nor the number of rotations.
 
 A target whose rotation or analyst no longer exists, or whose rotation data cannot be
 read, is left out of the roster: the engine logs it as unresolved, and ``problems`` says
@@ -26,17 +24,30 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Literal
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    bindparam,
+    cast,
+    lambda_stmt,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import Session, aliased
 
 from escalation.policy import Policy, Target, policy_targets
 from escalation.state import Recipient
 from oncall.models import Analyst, ContactMethod, RotationMember
+from oncall.models import Override as OverrideRow
 from oncall.models import Rotation as RotationRow
 from oncall.rotation import OnCallError
-from oncall.schedule import who_is_on_call
-from oncall.store import RotationValues, overrides_covering, schedule_of
+from oncall.schedule import Override, who_is_on_call
+from oncall.store import RotationValues, schedule_of
 from voiceline.hours import HoursError
 
 
@@ -60,100 +71,172 @@ def recipient_of(analyst: Analyst) -> Recipient:
     )
 
 
-# The rotations asked for, each with its members' codes in position order and their
-# contact methods in the order they were added (a rotation without members comes once,
-# with no code): who a rotation may page is known from this one read.
-_ROTATIONS = (
-    select(
-        RotationRow.id,
-        RotationRow.code,
-        RotationRow.name,
-        RotationRow.time_zone,
-        RotationRow.shift_length,
-        RotationRow.handoff_anchor,
-        RotationRow.hours,
-        RotationMember.position,
-        Analyst.code.label("member"),
-        ContactMethod.kind,
-        ContactMethod.address,
-        ContactMethod.is_opted_out,
+# Everything the roster needs, in one statement whatever the targets, one row for each
+# rotation asked for, each of its members (in position order), each override in force at
+# ``at`` for an on-call target (in stored order: start, then id), and each analyst a
+# target names. Every analyst comes as a Recipient: the first SMS number with its STOP
+# state and the first voice number, in the order they were added (``recipient_of``).
+# Analysts and their numbers are looked up row by row (scalar subqueries on their
+# indexes), so the plan stays index lookups throughout whatever the planner knows of the
+# tables' sizes; the overrides are read through ix_overrides_rotation_id_ends_at: only
+# those not yet ended, however many years have.
+_ROTATION, _MEMBER, _OVERRIDE, _ANALYST = range(4)  # the ``part`` of a row
+_COLUMNS: dict[str, Any] = {
+    "rotation_id": Integer(),
+    "part": Integer(),
+    "position": Integer(),
+    "starts_at": OverrideRow.starts_at.type,
+    "override_id": Integer(),
+    "analyst_id": Integer(),
+    "replaces": String(),
+    "ends_at": OverrideRow.ends_at.type,
+    "code": String(),
+    "name": String(),
+    "time_zone": String(),
+    "shift_length": String(),
+    "handoff_anchor": String(),
+    "hours": RotationRow.hours.type,
+}
+
+
+def _part(part: int, **columns: Any) -> Select[Any]:
+    """Return a select of every column of ``_COLUMNS``, NULL where ``columns`` has none."""
+    values = {"part": literal_column(str(part), Integer()), **columns}
+    return select(
+        *[values.get(name, cast(null(), kind)).label(name) for name, kind in _COLUMNS.items()]
     )
-    .outerjoin(RotationMember, RotationMember.rotation_id == RotationRow.id)
-    .outerjoin(Analyst, Analyst.id == RotationMember.analyst_id)
-    .outerjoin(ContactMethod, ContactMethod.analyst_id == Analyst.id)
-    .where(RotationRow.code.in_(bindparam("codes", expanding=True)))
-    .order_by(RotationRow.id, RotationMember.position, ContactMethod.id)
+
+
+# Constants are written into the statement: parameters would be sent and bound each time.
+_ONE, _ZERO = literal_column("1", Integer()), literal_column("0", Integer())
+
+
+def _first(column: Any, analyst_id: Any, kind: Literal["sms", "voice"]) -> Any:
+    """The analyst's first contact method of ``kind``, as its ``column``."""
+    return (
+        select(column)
+        .where(
+            ContactMethod.analyst_id == analyst_id,
+            ContactMethod.kind == literal_column(f"'{kind}'", String()),
+        )
+        .order_by(ContactMethod.id)
+        .limit(_ONE)
+        .scalar_subquery()
+    )
+
+
+def _code(analyst_id: Any) -> Any:
+    found = aliased(Analyst)
+    return select(found.code).where(found.id == analyst_id).scalar_subquery()
+
+
+# ``at`` behind a fence (OFFSET 0: a subquery the planner does not pull up): PostgreSQL's
+# estimates then do not depend on its value, so after a few executions it keeps the
+# prepared statement's generic plan instead of planning the statement anew at every
+# call, which cost more than running it. The plan is the same: index lookups throughout.
+_INSTANT = (
+    select(bindparam("at", type_=OverrideRow.ends_at.type).label("at")).offset(_ZERO).subquery()
 )
-# The other analysts named (by a target or an override), with their contact methods.
-_CONTACTS = (
-    select(Analyst.code, ContactMethod.kind, ContactMethod.address, ContactMethod.is_opted_out)
-    .outerjoin(ContactMethod, ContactMethod.analyst_id == Analyst.id)
-    .where(Analyst.code.in_(bindparam("codes", expanding=True)))
-    .order_by(Analyst.code, ContactMethod.id)
+_PARTS = union_all(
+    _part(
+        _ROTATION,
+        rotation_id=RotationRow.id,
+        code=RotationRow.code,
+        name=RotationRow.name,
+        time_zone=RotationRow.time_zone,
+        shift_length=RotationRow.shift_length,
+        handoff_anchor=RotationRow.handoff_anchor,
+        hours=RotationRow.hours,
+    ).where(RotationRow.code.in_(bindparam("rotations", expanding=True))),
+    _part(
+        _MEMBER,
+        rotation_id=RotationMember.rotation_id,
+        position=RotationMember.position,
+        analyst_id=RotationMember.analyst_id,
+    )
+    .select_from(RotationMember)
+    .join(RotationRow, RotationRow.id == RotationMember.rotation_id)
+    .where(RotationRow.code.in_(bindparam("rotations", expanding=True))),
+    _part(
+        _OVERRIDE,
+        rotation_id=OverrideRow.rotation_id,
+        starts_at=OverrideRow.starts_at,
+        override_id=OverrideRow.id,
+        analyst_id=OverrideRow.analyst_id,
+        replaces=_code(OverrideRow.replaces_analyst_id),
+        ends_at=OverrideRow.ends_at,
+    )
+    .select_from(_INSTANT)
+    .join(
+        OverrideRow,
+        (OverrideRow.ends_at > _INSTANT.c.at) & (OverrideRow.starts_at <= _INSTANT.c.at),
+    )
+    .join(RotationRow, RotationRow.id == OverrideRow.rotation_id)
+    .where(RotationRow.code.in_(bindparam("on_call", expanding=True))),
+    _part(_ANALYST, analyst_id=Analyst.id).where(
+        Analyst.code.in_(bindparam("analysts", expanding=True))
+    ),
+).subquery("parts")
+# Each row's analyst (none in a rotation's own row) as a Recipient's fields; the columns
+# that serve only to order the rows stay inside.
+_ROWS = select(
+    *[_PARTS.c[name] for name in _COLUMNS if name not in ("position", "override_id", "analyst_id")],
+    _code(_PARTS.c.analyst_id).label("analyst"),
+    _first(ContactMethod.address, _PARTS.c.analyst_id, "sms").label("sms"),
+    _first(ContactMethod.is_opted_out, _PARTS.c.analyst_id, "sms").label("sms_stopped"),
+    _first(ContactMethod.address, _PARTS.c.analyst_id, "voice").label("voice"),
+).order_by(
+    _PARTS.c.rotation_id,
+    _PARTS.c.part,
+    _PARTS.c.position,
+    _PARTS.c.starts_at,
+    _PARTS.c.override_id,
 )
-Methods = dict[str, list[tuple[str, str, bool]]]  # analyst code -> (kind, address, STOP)
+# Made once: each call finds the compiled statement by this code alone, where a plain
+# statement's cache key would be built anew by walking all of it at every call.
+ON_CALL_ROWS = lambda_stmt(lambda: _ROWS)
 
 
 @dataclass
 class _Rotation:
-    id: int
     values: RotationValues
     members: list[str] = field(default_factory=list)
+    overrides: list[Override] = field(default_factory=list)
 
 
-def _rotations(session: Session, codes: set[str], methods: Methods) -> dict[str, _Rotation]:
-    """Return the rotations of ``codes``; add their members' contact methods to ``methods``."""
-    found: dict[str, _Rotation] = {}
-    if not codes:
-        return found
-    last: tuple[int, int] | None = None
-    for row in session.connection().execute(_ROTATIONS, {"codes": sorted(codes)}):
-        rotation = found.get(row.code)
-        if rotation is None:
+def _read(
+    session: Session, wanted: set[Target], at: datetime
+) -> tuple[dict[str, _Rotation], dict[str, Recipient]]:
+    """Return the rotations the targets name, with their members and, for on-call targets,
+    the overrides in force at ``at``; and every analyst found, as a Recipient by code."""
+    rotations: dict[str, _Rotation] = {}
+    recipients: dict[str, Recipient] = {}
+    params = {
+        "rotations": sorted({t.ref for t in wanted if t.kind in ("on_call", "rotation")}),
+        "on_call": sorted({t.ref for t in wanted if t.kind == "on_call"}),
+        "analysts": sorted({t.ref for t in wanted if t.kind == "analyst"}),
+        "at": at,
+    }
+    if not params["rotations"] and not params["analysts"]:
+        return rotations, recipients
+    by_id: dict[int, _Rotation] = {}
+    for row in session.connection().execute(ON_CALL_ROWS, params):
+        if row.part == _ROTATION:
             values = RotationValues(row.code, row.name, row.time_zone, row.shift_length,
                                     row.handoff_anchor, row.hours)  # fmt: skip
-            rotation = found[row.code] = _Rotation(row.id, values)
-        if row.member is None:
+            by_id[row.rotation_id] = rotations[row.code] = _Rotation(values)
             continue
-        if last != (row.id, row.position):  # a member's first row
-            last = (row.id, row.position)
-            rotation.members.append(row.member)
-            if row.member in methods:
-                continue  # in two rotations asked for: its methods are read already
-            methods[row.member] = []
-            if row.kind is not None:
-                methods[row.member].append((row.kind, row.address, bool(row.is_opted_out)))
-        elif row.kind is not None and last is not None:
-            known = methods[row.member]
-            method = (row.kind, row.address, bool(row.is_opted_out))
-            if method not in known:
-                known.append(method)
-    return found
-
-
-def _recipients(session: Session, codes: set[str], methods: Methods) -> dict[str, Recipient]:
-    """Return each existing analyst of ``codes`` as a Recipient, by code; read only the
-    contact methods of those not already in ``methods``."""
-    missing = sorted(codes - set(methods))
-    if missing:
-        for row in session.connection().execute(_CONTACTS, {"codes": missing}):
-            found = methods.setdefault(row.code, [])
-            if row.kind is not None:
-                found.append((row.kind, row.address, bool(row.is_opted_out)))
-    recipients = {}
-    for code in codes:
-        if code not in methods:
-            continue
-        found = methods[code]
-        sms = next((m for m in found if m[0] == "sms"), None)
-        voice = next((m for m in found if m[0] == "voice"), None)
-        recipients[code] = Recipient(
-            analyst=code,
-            sms=sms[1] if sms else None,
-            voice=voice[1] if voice else None,
-            sms_stopped=bool(sms and sms[2]),
-        )
-    return recipients
+        if row.part == _MEMBER:
+            by_id[row.rotation_id].members.append(row.analyst)
+        elif row.part == _OVERRIDE:
+            by_id[row.rotation_id].overrides.append(
+                Override(analyst=row.analyst, start=row.starts_at, end=row.ends_at,
+                         replaces=row.replaces)
+            )  # fmt: skip
+        if row.analyst not in recipients:
+            recipients[row.analyst] = Recipient(analyst=row.analyst, sms=row.sms, voice=row.voice,
+                                                sms_stopped=bool(row.sms and row.sms_stopped))  # fmt: skip
+    return rotations, recipients
 
 
 def resolve_targets(session: Session, targets: Iterable[Target], now: datetime) -> ResolvedRoster:
@@ -161,13 +244,8 @@ def resolve_targets(session: Session, targets: Iterable[Target], now: datetime) 
     wanted = set(targets)
     roster = ResolvedRoster()
     problems: dict[Target, str] = {}
-    methods: Methods = {}
-    rotation_codes = {t.ref for t in wanted if t.kind in ("on_call", "rotation")}
-    rotations = _rotations(session, rotation_codes, methods)
-    in_force = overrides_covering(
-        session, (r.id for t, r in _wanted_rotations(wanted, rotations, "on_call")), now
-    )
-    # Who each target is, by code; then one read of the contact methods of them all.
+    rotations, recipients = _read(session, wanted, now)
+    # Who each target is, by code: every analyst it can be came with their numbers.
     chosen: dict[Target, list[str]] = {}
     for target in sorted(wanted, key=lambda t: (t.kind, t.ref)):
         if target.kind == "analyst":
@@ -181,13 +259,12 @@ def resolve_targets(session: Session, targets: Iterable[Target], now: datetime) 
             chosen[target] = list(rotation.members)
             continue
         try:
-            schedule = schedule_of(rotation.values, rotation.members, in_force[rotation.id])
+            schedule = schedule_of(rotation.values, rotation.members, rotation.overrides)
             code = who_is_on_call(schedule, now)
         except (OnCallError, HoursError, ValueError) as exc:
             problems[target] = f"rotation {target.ref} cannot be read: {exc}"
             continue
         chosen[target] = [code] if code is not None else []
-    recipients = _recipients(session, {c for codes in chosen.values() for c in codes}, methods)
     for target, codes in chosen.items():
         if target.kind == "analyst" and target.ref not in recipients:
             problems[target] = f"analyst {target.ref} does not exist"
@@ -195,12 +272,6 @@ def resolve_targets(session: Session, targets: Iterable[Target], now: datetime) 
         roster.recipients[target] = [recipients[c] for c in codes if c in recipients]
     roster.problems = [problems[t] for t in sorted(problems, key=lambda t: (t.kind, t.ref))]
     return roster
-
-
-def _wanted_rotations(
-    wanted: set[Target], rotations: dict[str, _Rotation], kind: str
-) -> list[tuple[Target, _Rotation]]:
-    return [(t, rotations[t.ref]) for t in wanted if t.kind == kind and t.ref in rotations]
 
 
 def resolve_policy(session: Session, policy: Policy, now: datetime) -> ResolvedRoster:

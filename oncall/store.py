@@ -18,8 +18,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from oncall.models import Analyst, RotationMember
 from oncall.models import Override as OverrideRow
@@ -146,51 +146,6 @@ def schedule_for(row: RotationRow, *, label: Label = by_code) -> Schedule:
         (layer,),
         tuple(override_for(o, row.code, label=label) for o in ordered),
     )
-
-
-# Who covers a rotation at one instant: only the overrides in force then, with the codes
-# of their analysts, as plain rows. Served by ix_overrides_rotation_id_ends_at: the rows
-# read are the rotation's overrides that have not ended, however many years have.
-_COVER = aliased(Analyst)
-_REPLACED = aliased(Analyst)
-_IN_FORCE = (
-    select(
-        OverrideRow.rotation_id,
-        _COVER.code.label("analyst"),
-        _REPLACED.code.label("replaces"),
-        OverrideRow.starts_at,
-        OverrideRow.ends_at,
-    )
-    .join(_COVER, _COVER.id == OverrideRow.analyst_id)
-    .outerjoin(_REPLACED, _REPLACED.id == OverrideRow.replaces_analyst_id)
-    .where(
-        OverrideRow.rotation_id.in_(bindparam("rotation_ids", expanding=True)),
-        OverrideRow.ends_at > bindparam("at"),
-        OverrideRow.starts_at <= bindparam("at"),
-    )
-    .order_by(OverrideRow.starts_at, OverrideRow.id)
-)
-
-
-def overrides_covering(
-    session: Session, rotation_ids: Iterable[int], at: datetime
-) -> dict[int, list[Override]]:
-    """Return the overrides in force at ``at`` by rotation id, as pure Overrides.
-
-    Who is on call at one instant depends only on these, so the pager reads a handful of
-    rows however many years of overrides a rotation has (indexed on rotation and end).
-    Each list is in stored order (start, then id); ``layer`` is left for the schedule.
-    """
-    ids = list(rotation_ids)
-    found: dict[int, list[Override]] = {i: [] for i in ids}
-    if not ids:
-        return found
-    for row in session.connection().execute(_IN_FORCE, {"rotation_ids": ids, "at": at}):
-        found[row.rotation_id].append(
-            Override(analyst=row.analyst, start=row.starts_at, end=row.ends_at,
-                     replaces=row.replaces)
-        )  # fmt: skip
-    return found
 
 
 def load_rotations(session: Session) -> list[RotationRow]:

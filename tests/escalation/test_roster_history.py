@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
-
 from escalation.policy import Target
-from escalation.roster import resolve_targets
+from escalation.roster import ON_CALL_ROWS, resolve_targets
 from oncall.models import Analyst, ContactMethod, Override, Rotation, RotationMember
-from oncall.store import overrides_covering
 from voiceline.db import Database
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
@@ -61,11 +58,13 @@ def _rotation_with_history(database: Database, years: int) -> None:
 
 
 def _rows_read(database: Database, target: Target) -> tuple[list[str], int]:
-    """Resolve ``target`` at NOW; return who is on call and how many overrides were read."""
+    """Resolve ``target`` at NOW; return who is on call and how many overrides the pager's
+    statement read."""
     with database.session() as session:
         roster = resolve_targets(session, [target], NOW)
-        rotation_id = session.scalars(select(Rotation.id).filter_by(code=target.ref)).one()
-        read = overrides_covering(session, [rotation_id], NOW)[rotation_id]
+        params = {"rotations": [target.ref], "on_call": [target.ref], "analysts": [], "at": NOW}
+        rows = session.connection().execute(ON_CALL_ROWS, params).all()
+        read = [row for row in rows if row.starts_at is not None]  # an override's row
     return [r.analyst for r in roster.recipients[target]], len(read)
 
 

@@ -19,7 +19,7 @@ from oncall.models import Analyst, ContactMethod, Override, Rotation, RotationMe
 from voiceline.db import Database
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
-STATEMENTS = 3  # rotations with their members, overrides in force, contact methods
+STATEMENTS = 1  # rotations, members, overrides in force, analysts and their contact methods
 
 
 def _rota(database: Database, rotations: int, weeks: int) -> None:

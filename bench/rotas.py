@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.databases import open_database, scratch_database
+from bench.databases import analyze, open_database, scratch_database
 from bench.directories import bench_directory, load
 from bench.figures import Figure
 from bench.history import add_rotas
@@ -38,6 +38,7 @@ def measure(kind: str, size: Size, workdir: Path, log: Log) -> list[Figure]:
                 load(session, data)
             started = time.monotonic()
             counts = add_rotas(database, size.rotations, size.override_years, now)
+            analyze(database)
             log(f"  [{kind}] {counts['rotations']:,} rotations, {counts['overrides']:,} overrides "
                 f"({time.monotonic() - started:.0f} s to fill)")  # fmt: skip
             rng = random.Random(5)

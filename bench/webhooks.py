@@ -20,7 +20,7 @@ import requests
 from twilio.request_validator import RequestValidator
 
 from bench import pages
-from bench.databases import open_database, scratch_database
+from bench.databases import analyze, open_database, scratch_database
 from bench.directories import LINE, bench_directory, load
 from bench.figures import Figure
 from bench.history import add_incident_history
@@ -144,6 +144,7 @@ def measure(kind: str, size: Size, workdir: Path, log: Log) -> list[Figure]:
             log(f"  [{kind}] adding {n:,} incidents of history")
             started = time.monotonic()
             add_incident_history(database, n, month)
+            analyze(database)
             log(
                 f"  [{kind}] webhooks, {history} incidents ({time.monotonic() - started:.0f} s to fill)"
             )

@@ -62,7 +62,8 @@ def hold_for_rate(session: Session, lead: Page, now: datetime) -> datetime | Non
             Page.channel == lead.channel,
             Page.status.not_in(NOT_SENT),
             Page.sent_at > now - limits.window,
-            Page.sent_at <= now,
+            # No upper bound: a send claimed by a sender whose clock runs ahead (another
+            # host) is still a send, and the next slot is counted from it.
         )
     )
     times = sorted({moment for moment in history if moment is not None})

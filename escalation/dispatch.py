@@ -202,6 +202,10 @@ def _claim_next_page(paging: Paging, incident_id: int | None) -> _Claim | None:
                 return None
             # Taken before any page row is locked, so senders to one phone cannot deadlock.
             lock_destination(session, due.to_number, due.channel)
+            # The clock is read again once the lock is held: a sender that held it
+            # meanwhile stamped its claim with its own later time, which an earlier
+            # reading would place in the future and so not count as sent.
+            now = max(now, paging.clock.now())
             lead_query = (
                 select(Page)
                 .where(

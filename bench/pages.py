@@ -50,12 +50,21 @@ def log_in(app_url: str, password: str) -> requests.Session:
 
 def first_byte_ms(browser: requests.Session, url: str, must_contain: str) -> float:
     """GET ``url``; return the time to the response's headers in ms; fail on a wrong page."""
+    return page_times_ms(browser, url, must_contain)[0]
+
+
+def page_times_ms(browser: requests.Session, url: str, must_contain: str) -> tuple[float, float]:
+    """GET ``url``; return (first byte, whole page) in ms; fail on a wrong page.
+
+    A page that streams sends its first byte before its slow part: the whole page is the
+    wait for everything on it.
+    """
     started = time.perf_counter()
     answer = browser.get(url, timeout=120, allow_redirects=False)
+    whole = (time.perf_counter() - started) * 1000
     if answer.status_code != 200 or must_contain not in answer.text:
-        seconds = time.perf_counter() - started
-        raise RuntimeError(f"{url} answered HTTP {answer.status_code} after {seconds:.1f} s")
-    return answer.elapsed.total_seconds() * 1000
+        raise RuntimeError(f"{url} answered HTTP {answer.status_code} after {whole / 1000:.1f} s")
+    return answer.elapsed.total_seconds() * 1000, whole
 
 
 @dataclass(frozen=True)

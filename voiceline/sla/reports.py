@@ -328,7 +328,7 @@ def monthly_report(
         query = query.where(Customer.code == customer_code)
     customers = list(session.scalars(query))
     if customer_code is not None and not customers:
-        raise ReportError(f"no customer with code {customer_code!r}")
+        raise _unknown_customer(customer_code)
     pairs = [(c.id, c.time_zone) for c in customers]
     scope = month_scope(session, month, pairs)
     counts = incident_counts(session, month, pairs)
@@ -363,6 +363,27 @@ def monthly_report(
 Cursor = tuple[str, BreachKey]  # customer code, the last breach shown
 
 
+def _unknown_customer(code: str) -> ReportError:
+    return ReportError(f"no customer with code {code!r}")
+
+
+def _not_in_report(code: str) -> ReportError:
+    return ReportError(f"no customer {code!r} in this report")
+
+
+def check_page_request(
+    codes: Sequence[str], customer_code: str | None, after: Cursor | None
+) -> None:
+    """Raise the ReportError that ``monthly_report`` and then ``breach_page`` would raise
+    for this customer and page, given every customer's code: before either reads a clock.
+    """
+    if customer_code is not None and customer_code not in codes:
+        raise _unknown_customer(customer_code)
+    in_report = codes if customer_code is None else [customer_code]
+    if after is not None and after[0] not in in_report:
+        raise _not_in_report(after[0])
+
+
 @dataclass(frozen=True)
 class BreachPage:
     """One page of a report's breaches, in report order, and where the next one starts."""
@@ -380,7 +401,7 @@ def breach_page(
     if after is not None:
         codes = [c.code for c in customers]
         if after[0] not in codes:
-            raise ReportError(f"no customer {after[0]!r} in this report")
+            raise _not_in_report(after[0])
         customers = customers[codes.index(after[0]) :]
     for customer in customers:
         if customer.breach_count == 0:

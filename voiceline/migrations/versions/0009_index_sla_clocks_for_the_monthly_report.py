@@ -24,10 +24,8 @@ depends_on: str | Sequence[str] | None = None
 
 RUNNING = sa.text("stopped_at IS NULL")
 # As each dialect writes SlaClock.is_met.is_(False), so that the report's query matches it.
-BREACHED = {
-    "sqlite_where": sa.text("stopped_at IS NOT NULL AND is_met IS 0"),
-    "postgresql_where": sa.text("stopped_at IS NOT NULL AND is_met IS false"),
-}
+BREACHED_SQLITE = sa.text("stopped_at IS NOT NULL AND is_met IS 0")
+BREACHED_POSTGRESQL = sa.text("stopped_at IS NOT NULL AND is_met IS false")
 
 
 def upgrade() -> None:
@@ -40,7 +38,13 @@ def upgrade() -> None:
         sqlite_where=RUNNING,
         postgresql_where=RUNNING,
     )
-    op.create_index("ix_sla_clocks_breached_started_at", "sla_clocks", ["started_at"], **BREACHED)
+    op.create_index(
+        "ix_sla_clocks_breached_started_at",
+        "sla_clocks",
+        ["started_at"],
+        sqlite_where=BREACHED_SQLITE,
+        postgresql_where=BREACHED_POSTGRESQL,
+    )
 
 
 def downgrade() -> None:

@@ -35,7 +35,8 @@ from voiceline.incidents.models import Incident
 from voiceline.line.incidents import open_incident
 from voiceline.sla.clocks import mark_restored, pause, resume, stop_callback
 from voiceline.sla.report_formats import render_csv, report_dict
-from voiceline.sla.reports import Report, breach_page, monthly_report
+from voiceline.sla.report_pages import breach_page
+from voiceline.sla.reports import Report, monthly_report
 
 NOVEMBER = date(2026, 11, 1)
 AS_OF = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

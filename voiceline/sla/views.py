@@ -49,12 +49,10 @@ from voiceline.sla.report_formats import (
     iter_breaches_csv,
     render_csv,
 )
+from voiceline.sla.report_pages import Cursor, breach_page, check_page_request
 from voiceline.sla.reports import (
-    Cursor,
     Report,
     ReportError,
-    breach_page,
-    check_page_request,
     iter_all_breaches,
     month_label,
     monthly_report,

@@ -35,7 +35,8 @@ from voiceline.incidents.models import Incident
 from voiceline.line.incidents import open_incident
 from voiceline.sla.clocks import mark_restored, pause, resume, stop_callback
 from voiceline.sla.report_formats import render_csv, report_dict
-from voiceline.sla.reports import Report, breach_page, monthly_report
+from voiceline.sla.report_pages import breach_page
+from voiceline.sla.reports import Report, monthly_report
 
 NOVEMBER = date(2026, 11, 1)
 AS_OF = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -320,3 +321,46 @@ def test_the_admin_page_lists_a_page_of_breaches_and_links_the_next(
         as_text=True
     )
     assert csv_text == render_csv(report, "breaches")
+
+
+def test_the_page_goes_out_before_its_figures_and_says_when_they_fail(
+    report: Report, database: Database, database_url: str, twilio_api, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    app = create_app(
+        app_config(database_url, twilio_api.base_url, VOICELINE_SPOOL_DIR=str(tmp_path / "spool")),
+        clock=ManualClock(AS_OF),
+    )
+    create_admin(extensions.database(app))
+    client = app.test_client()
+    log_in(client)
+    response = client.get("/admin/sla/report?month=2026-11", buffered=False)
+    assert response.status_code == 200
+    chunks = iter(response.response)
+    first = next(chunks)
+    first = first.decode() if isinstance(first, bytes) else first
+    # the title, the filter and the as-of time, before the month is aggregated
+    assert "<h1>SLA report, November 2026</h1>" in first and "As of" in first
+    assert "data-customer" not in first
+    rest = "".join(c.decode() if isinstance(c, bytes) else c for c in chunks)
+    response.close()
+    assert rest.count('<section class="card sla-customer"') == len(report.customers)
+    assert rest.rstrip().endswith("</html>")
+    # unknown customers and page links are refused before anything is sent
+    unknown = client.get("/admin/sla/report?month=2026-11&customer=nobody")
+    assert unknown.status_code == 400 and "no customer with code" in unknown.get_data(as_text=True)
+    elsewhere = "bayside-cafe|2026-11-02T00:00:00+00:00|1|callback"
+    other = client.get(
+        "/admin/sla/report",
+        query_string={"month": "2026-11", "customer": "acme-dental", "after": elsewhere},
+    )
+    assert other.status_code == 400 and "in this report" in other.get_data(as_text=True)
+    # figures that cannot be made (here: their table is gone) are said to be missing
+    with database.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE sla_clocks RENAME TO sla_clocks_away")
+    try:
+        failed = client.get("/admin/sla/report?month=2026-11").get_data(as_text=True)
+    finally:
+        with database.engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE sla_clocks_away RENAME TO sla_clocks")
+    assert "could not be made just now" in failed
+    assert "data-customer" not in failed and failed.rstrip().endswith("</html>")

@@ -1,4 +1,4 @@
-"""The monthly report counts each customer's incidents through an index, not the table."""
+"""The monthly report reads through its indexes: incident counts, zones, running clocks, breaches."""
 
 from __future__ import annotations
 
@@ -13,7 +13,12 @@ from voiceline.customers.models import Customer
 from voiceline.db import Database
 from voiceline.directory.checker import read_directory_file
 from voiceline.directory.loader import load_directory
-from voiceline.sla.report_queries import incident_counts
+from voiceline.sla.report_queries import (
+    all_stopped_breaches,
+    incident_counts,
+    month_scope,
+    running_clocks,
+)
 
 
 def test_the_incident_count_reads_the_customer_and_clock_start_index(database: Database) -> None:
@@ -46,3 +51,47 @@ def test_the_incident_count_reads_the_customer_and_clock_start_index(database: D
                 row[0] for row in connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
             ]
             assert any("ix_incidents_customer_id_clock_started_at" in line for line in plan), plan
+
+
+def _plan(connection: Any, statement: str, parameters: Any, kind: str) -> str:
+    if kind == "sqlite":
+        rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        return " ".join(str(row[-1]) for row in rows)
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    return " ".join(
+        row[0] for row in connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+    )
+
+
+def test_the_zones_running_clocks_and_breaches_are_read_through_their_indexes(
+    database: Database,
+) -> None:
+    october = date(2026, 10, 1)
+    with database.session() as session:
+        load_directory(session, read_directory_file(EXAMPLE_DIRECTORY))
+    add_incident_history(database, 500, october)
+    seen: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        seen.append((statement, parameters))
+
+    kind = database.engine.dialect.name
+    with database.session() as session:
+        customers = [(c.id, c.time_zone) for c in session.scalars(select(Customer))]
+        event.listen(database.engine, "before_cursor_execute", keep)
+        try:
+            scope = month_scope(session, october, customers)
+            running = running_clocks(session, scope)
+            breaches = list(all_stopped_breaches(session, scope, [i for i, _ in customers]))
+        finally:
+            event.remove(database.engine, "before_cursor_execute", keep)
+        assert running == [] and len(breaches) > 0, "the history's clocks are all stopped"
+        [zones, running_read, breach_read] = seen
+        connection = session.connection()
+        for (statement, parameters), index in (
+            (zones, "ix_sla_clocks_started_at_time_zone"),
+            (running_read, "ix_sla_clocks_running_started_at"),
+            (breach_read, "ix_sla_clocks_breached_started_at"),
+        ):
+            plan = _plan(connection, statement, parameters, kind)
+            assert index in plan, (index, plan)

@@ -6,6 +6,7 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -16,7 +17,7 @@ from voiceline.db import Database
 from voiceline.directory.checker import read_directory_file
 from voiceline.directory.loader import load_directory
 from voiceline.line.incidents import open_incident
-from voiceline.sla.report_formats import render_csv, render_text
+from voiceline.sla.report_formats import format_local, render_csv, render_text
 from voiceline.sla.reports import (
     CustomerMonth,
     Report,
@@ -103,3 +104,18 @@ def test_csv_cells_cannot_start_a_spreadsheet_formula() -> None:
     [row] = list(csv.DictReader(io.StringIO(render_csv(report))))
     assert row["customer_name"] == '\'=HYPERLINK("http://x.test")'
     assert row["compliance_percent"] == "" and row["median_wall_minutes"] == ""
+
+
+def test_local_times_read_as_strftime_writes_them() -> None:
+    # every 97 min 13 s over fifteen months, across both changes of the clocks, in zones
+    # with half-hour offsets too, and years that strftime's %Y writes without padding
+    zones = ("America/Los_Angeles", "Europe/London", "Asia/Kolkata", "America/St_Johns", "UTC")
+    instants = [
+        datetime(2025, 12, 1, tzinfo=UTC) + timedelta(seconds=5833 * n) for n in range(7000)
+    ]
+    instants += [datetime(year, 6, 1, 12, 30, tzinfo=UTC) for year in (1, 99, 999, 1900)]
+    for zone in zones:
+        for at in instants:
+            expected = at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
+            assert format_local(at, zone) == expected, (at, zone)
+    assert format_local(None, "UTC") == "-"

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -22,10 +23,25 @@ class SlaClock(Base):
     """One promise kept or broken: a plan target measured for one incident."""
 
     __tablename__ = "sla_clocks"
-    # The monthly report reads one month of clocks by their start.
+    # The monthly report reads one month of clocks by their start (and their zones from
+    # the index alone); its running clocks, always few, and its stopped breaches, about one
+    # in ten, through partial indexes (their conditions written as each dialect renders the
+    # report's own: SlaClock.is_met.is_(False) is "IS 0" on SQLite).
     __table_args__ = (
         UniqueConstraint("incident_id", "metric"),
-        Index("ix_sla_clocks_started_at", "started_at"),
+        Index("ix_sla_clocks_started_at_time_zone", "started_at", "time_zone"),
+        Index(
+            "ix_sla_clocks_running_started_at",
+            "started_at",
+            sqlite_where=text("stopped_at IS NULL"),
+            postgresql_where=text("stopped_at IS NULL"),
+        ),
+        Index(
+            "ix_sla_clocks_breached_started_at",
+            "started_at",
+            sqlite_where=text("stopped_at IS NOT NULL AND is_met IS 0"),
+            postgresql_where=text("stopped_at IS NOT NULL AND is_met IS false"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

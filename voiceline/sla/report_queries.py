@@ -1,12 +1,12 @@
 """The monthly report's reads: a month of clocks aggregated in SQL, and its breaches by page.
 
 A month of a hundred thousand clocks must not come back to Python one by one. The stopped
-clocks, whose outcome, times and credit were recorded at their stop, are counted, summed
-and ranked in the database: one query returns per customer and target (and per outcome
-and credit amount, so money is summed exactly in Python as Decimal) the counts, minutes
-over, and the median and 90th percentile wall and business times by nearest rank (window
-functions; the rank is ceil(p x N / 100) in integer arithmetic, as
-voiceline.sla_math.nearest_rank computes it). Running clocks are few and must be measured
+clocks, whose outcome, times and credit were recorded at their stop, are counted and
+summed in the database: one query returns per customer and target (and per outcome and
+credit amount, so money is summed exactly in Python as Decimal) the counts, minutes over,
+and the wall and business seconds as strings of integers, which are sorted here and ranked
+for the median and 90th percentile by voiceline.sla_math.nearest_rank (exact integer
+arithmetic, whatever the database). Running clocks are few and must be measured
 at ``as_of`` on the customer's calendar, so they are read whole. Breaches are read in
 their report order, all of them for the exports or a page at a time for the admin page.
 
@@ -26,7 +26,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Row,
+    String,
     and_,
     case,
     false,
@@ -34,10 +36,13 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from voiceline.incidents.models import Incident
 from voiceline.sla.models import SlaClock
+from voiceline.sla.sla_math import nearest_rank
 
 PERCENTILES = (50, 90)
 ZERO = Decimal("0.00")
@@ -145,55 +150,97 @@ def _group() -> tuple[Any, ...]:
             SlaClock.clock)  # fmt: skip
 
 
+class _NotAnIndex(FunctionElement[int]):
+    """A customer id SQLite must not look up through an index ("+incidents.customer_id").
+
+    Without statistics (a SQLite database is never analysed) SQLite drives a month's read
+    from each customer's incidents, of every month there ever was, and then their clocks;
+    kept off that index, it reads the month's clocks through their start, or through the
+    partial index of running clocks or of breaches the query matches. PostgreSQL keeps
+    statistics and chooses for itself.
+    """
+
+    type = Integer()
+    inherit_cache = True
+    name = "not_an_index"
+
+
+@compiles(_NotAnIndex)
+def _not_an_index(element: _NotAnIndex, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(_NotAnIndex, "sqlite")
+def _not_an_index_sqlite(element: _NotAnIndex, compiler: Any, **kw: Any) -> str:
+    return f"+{compiler.process(element.clauses, **kw)}"
+
+
+def _customer() -> Any:
+    return _NotAnIndex(Incident.customer_id)
+
+
 def _of_scope(scope: Scope, *columns: Any) -> Any:
     return (
         select(*columns)
         .select_from(SlaClock)
         .join(Incident, Incident.id == SlaClock.incident_id)
-        .where(Incident.customer_id.in_(scope.customer_ids), scope.clocks_in_month())
+        .where(_customer().in_(scope.customer_ids), scope.clocks_in_month())
     )
 
 
-def rank_expression(count: Any, percent: int) -> Any:
-    """Return the SQL nearest rank of ``percent`` among ``count`` values: ceil(p x N / 100)."""
-    return (count * percent + 99) // 100
+class _JoinedIntegers(FunctionElement[str]):
+    """An aggregate: the group's integers as one comma-separated string, in no order."""
+
+    type = String()
+    inherit_cache = True
+    name = "joined_integers"
+
+
+@compiles(_JoinedIntegers, "sqlite")
+def _joined_integers_sqlite(element: _JoinedIntegers, compiler: Any, **kw: Any) -> str:
+    return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"
+
+
+@compiles(_JoinedIntegers, "postgresql")
+def _joined_integers_postgresql(element: _JoinedIntegers, compiler: Any, **kw: Any) -> str:
+    return f"string_agg(CAST({compiler.process(element.clauses, **kw)} AS TEXT), ',')"
+
+
+def _integers(joined: str) -> list[int]:
+    return [int(value) for value in joined.split(",")]
 
 
 def stopped_totals(session: Session, scope: Scope) -> dict[tuple[int, TargetKey], StoppedTotals]:
-    """Return the stopped clocks' counts, minutes over, credits and percentiles per target."""
-    group = _group()
+    """Return the stopped clocks' counts, minutes over, credits and percentiles per target.
+
+    One pass of the month's stopped clocks, grouped by target, outcome and credit amount:
+    counts and minutes over are summed there, and each group's wall and business seconds
+    come back as one string of integers. A target's values from all its groups are sorted
+    here and ranked by voiceline.sla_math.nearest_rank: exact, and much cheaper than
+    ranking every clock in the database (two window sorts over the whole month).
+    """
     wall = func.coalesce(SlaClock.wall_seconds, 0)
     business = func.coalesce(SlaClock.business_seconds, 0)
-    ranked = (
+    amount = SlaClock.credit["amount"].as_string()
+    query = (
         _of_scope(
             scope,
-            *group,
-            SlaClock.is_met.label("is_met"),
-            func.coalesce(SlaClock.minutes_over, 0).label("over"),
-            SlaClock.credit["amount"].as_string().label("amount"),
-            wall.label("wall"),
-            business.label("business"),
-            func.row_number().over(partition_by=group, order_by=wall).label("wall_rank"),
-            func.row_number().over(partition_by=group, order_by=business).label("business_rank"),
-            func.count().over(partition_by=group).label("n"),
+            *_group(),
+            SlaClock.is_met,
+            amount,
+            func.count(),
+            func.sum(func.coalesce(SlaClock.minutes_over, 0)),
+            _JoinedIntegers(wall),
+            _JoinedIntegers(business),
         )
         .where(SlaClock.stopped_at.is_not(None))
-        .subquery()
+        .group_by(*_group(), SlaClock.is_met, amount)
     )
-    c = ranked.c
-    picks = [
-        func.max(case((getattr(c, f"{kind}_rank") == rank_expression(c.n, p), getattr(c, kind))))
-        for kind in ("wall", "business")
-        for p in PERCENTILES
-    ]
-    query = select(
-        c.customer_id, c.metric, c.priority, c.target_minutes, c.clock, c.is_met, c.amount,
-        func.count(), func.sum(c.over), *picks,
-    ).group_by(c.customer_id, c.metric, c.priority, c.target_minutes, c.clock, c.is_met, c.amount)  # fmt: skip
     totals: dict[tuple[int, TargetKey], StoppedTotals] = {}
+    values: dict[tuple[int, TargetKey], tuple[list[int], list[int]]] = {}
     for row in session.execute(query):
         key = (row[0], (row[1], row[2], row[3], row[4]))
-        is_met, amount, count, over = row[5], row[6], row[7], row[8] or 0
+        is_met, amount_text, count, over = row[5], row[6], row[7], row[8] or 0
         line = totals.setdefault(key, StoppedTotals(percentiles={}))
         line.stopped += count
         if is_met is True:
@@ -201,14 +248,19 @@ def stopped_totals(session: Session, scope: Scope) -> dict[tuple[int, TargetKey]
         elif is_met is False:
             line.breached += count
             line.minutes_over += over
-        if amount is not None:
-            line.credits += Decimal(amount) * count
+        if amount_text is not None:
+            line.credits += Decimal(amount_text) * count
+        walls, businesses = values.setdefault(key, ([], []))
+        walls += _integers(row[9])
+        businesses += _integers(row[10])
+    for key, line in totals.items():
         assert line.percentiles is not None
-        for (kind, p), value in zip(
-            ((k, p) for k in ("wall", "business") for p in PERCENTILES), row[9:], strict=True
-        ):
-            if value is not None:
-                line.percentiles[(kind, p)] = value
+        for kind, seconds in zip(("wall", "business"), values[key], strict=True):
+            seconds.sort()
+            for p in PERCENTILES:
+                value = nearest_rank(seconds, p)
+                if value is not None:
+                    line.percentiles[(kind, p)] = value
     return totals
 
 
@@ -273,7 +325,7 @@ def stopped_breaches(
     key = (SlaClock.started_at, SlaClock.incident_id, SlaClock.metric)
     while True:
         query = _of_scope(scope, *CLOCK_COLUMNS).where(
-            Incident.customer_id == customer_id,
+            _customer() == customer_id,
             SlaClock.stopped_at.is_not(None),
             SlaClock.is_met.is_(False),
         )

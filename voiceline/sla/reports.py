@@ -18,8 +18,8 @@ What counts, decided once here so the CLI, the admin page, the CSV and the email
 
 ``monthly_report`` has the database aggregate the month's stopped clocks and measures the
 running ones here (voiceline.sla.report_queries); a report made without its breaches
-(``with_breaches=False``, the admin page) lists them a page at a time (``breach_page``)
-or streams them (``iter_breaches``). Renderers for text, CSV and JSON are in
+(``with_breaches=False``, the admin page) lists them a page at a time
+(voiceline.sla.report_pages) or streams them (``iter_breaches``). Renderers for text, CSV and JSON are in
 voiceline.report_formats.
 
 Errors (ValueError): ReportError for a bad month or an unknown customer.
@@ -328,7 +328,7 @@ def monthly_report(
         query = query.where(Customer.code == customer_code)
     customers = list(session.scalars(query))
     if customer_code is not None and not customers:
-        raise ReportError(f"no customer with code {customer_code!r}")
+        raise unknown_customer(customer_code)
     pairs = [(c.id, c.time_zone) for c in customers]
     scope = month_scope(session, month, pairs)
     counts = incident_counts(session, month, pairs)
@@ -358,37 +358,6 @@ def monthly_report(
     return replace(report, customers=whole)
 
 
-# --- a page of breaches -----------------------------------------------------------------
-
-Cursor = tuple[str, BreachKey]  # customer code, the last breach shown
-
-
-@dataclass(frozen=True)
-class BreachPage:
-    """One page of a report's breaches, in report order, and where the next one starts."""
-
-    rows: tuple[tuple[CustomerMonth, ClockFact], ...]
-    next_after: Cursor | None
-
-
-def breach_page(
-    session: Session, report: Report, size: int, after: Cursor | None = None
-) -> BreachPage:
-    """Return up to ``size`` breaches following ``after`` (from the first when None)."""
-    rows: list[tuple[CustomerMonth, ClockFact]] = []
-    customers = list(report.customers)
-    if after is not None:
-        codes = [c.code for c in customers]
-        if after[0] not in codes:
-            raise ReportError(f"no customer {after[0]!r} in this report")
-        customers = customers[codes.index(after[0]) :]
-    for customer in customers:
-        if customer.breach_count == 0:
-            continue
-        key = after[1] if after is not None and customer.code == after[0] else None
-        for fact in iter_breaches(session, report, customer, after=key, batch=size + 1):
-            if len(rows) == size:
-                last_customer, last = rows[-1]
-                return BreachPage(tuple(rows), (last_customer.code, breach_key(last)))
-            rows.append((customer, fact))
-    return BreachPage(tuple(rows), None)
+def unknown_customer(code: str) -> ReportError:
+    """Return the error for a report asked of a customer that does not exist."""
+    return ReportError(f"no customer with code {code!r}")

@@ -13,26 +13,29 @@ changes with the plans and prompts, the message-taking with the incident's rules
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
-from voiceline.customers.business_time import BusinessCalendar
-from voiceline.customers.directory_cache import Listing, directory_cache
-from voiceline.customers.entitlement import Route, decide, next_business_day_phrase
-from voiceline.customers.services import Caller, PlanTerms, Target, plan_terms_for, target_for
+from voiceline.customers.entitlement import Route, decide
+from voiceline.customers.services import Target, plan_terms_for
 from voiceline.db import sync_to_disk_later
 from voiceline.hours import is_open_at
 from voiceline.incidents.log import log_event
 from voiceline.incidents.models import Incident
-from voiceline.line.incidents import PAGED_PRIORITIES, open_incident_query
+from voiceline.line.caller_view import (
+    CallView,
+    kept_answer,
+    terms_of,
+    view_and_open_incident,
+    view_of,
+)
+from voiceline.line.incidents import PAGED_PRIORITIES
 from voiceline.line.models import Call
-from voiceline.line.prompts import Prompts, prompts_for
+from voiceline.line.prompts import Prompts
 from voiceline.orm import insert_unless_present
 from voiceline.phones import caller_e164
 from voiceline.twilio_events import CallLeg, DialEnded, IncomingCall, KeyPressed
@@ -50,121 +53,8 @@ DESK_RING_SECONDS = 25
 class Reply:
     """TwiML for the caller, and incidents to page once committed."""
 
-    twiml: VoiceResponse | str  # a str is TwiML already rendered (``_kept_answer``)
+    twiml: VoiceResponse | str  # a str is TwiML already rendered (``kept_answer``)
     to_page: list[int] = field(default_factory=list)
-
-
-@dataclass
-class CallView:
-    """Everything about the caller and the moment that the prompts need."""
-
-    caller: Caller
-    calendar: BusinessCalendar
-    prompts: Prompts
-    service: dict[str, Any]
-    now: datetime
-    memo: dict[Any, Any] = field(default_factory=dict)  # the listing's, see view_of
-    # Set when a prompt named the time (the next business day): those words hold only now.
-    named_the_time: bool = False
-
-    def say(self, response: VoiceResponse | Any, key: str, **values: Any) -> None:
-        text = self.prompts.text_from(key, self.values(**values))
-        response.say(text, **self.prompts.say_kwargs())
-
-    def values(self, **extra: Any) -> dict[str, Any]:
-        """Return the placeholders' values; the costly ones are worked out when first named."""
-        customer = self.caller.customer
-        out = _Values(self)
-        out["service"] = self.service.get("name", "support")
-        out["customer"] = customer.name if customer else ""
-        plan = customer.plan if customer else None
-        out["rate"] = plan.billable_rate if plan and plan.billable_rate else "the after-hours"
-        out.update(extra)
-        return out
-
-
-class _Values(dict[str, Any]):
-    """A call's placeholder values that work out ``next_open`` and ``target`` on demand.
-
-    The next business day walks the calendar (holidays included): the greeting and the
-    menu, which most calls hear, never name it.
-    """
-
-    def __init__(self, view: CallView) -> None:
-        super().__init__()
-        self.view = view
-
-    def __missing__(self, key: str) -> str:
-        view = self.view
-        if key == "next_open":
-            value = next_business_day_phrase(view.calendar, view.now)
-            view.named_the_time = True
-        elif key == "target":
-            plan = view.caller.customer.plan if view.caller.customer else None
-            emergency = target_for(plan, "emergency") if plan else None
-            value = emergency.phrase() if emergency else "as soon as possible"
-        else:
-            raise KeyError(key)
-        self[key] = value
-        return value
-
-
-def view_of(session: Session, number: str | None, now: datetime) -> CallView:
-    """Identify the caller and gather their calendar and prompts (from the directory cache)."""
-    return _view(directory_cache(session).listing(session, number), now)
-
-
-def _view(listing: Listing, now: datetime) -> CallView:
-    prompts = listing.memo.get("prompts")
-    if prompts is None:
-        prompts = listing.memo["prompts"] = _prompts_of(listing.caller, listing.service)
-    return CallView(listing.caller, listing.calendar, prompts, listing.service, now, listing.memo)
-
-
-def _view_and_open_incident(
-    session: Session, number: str | None, now: datetime
-) -> tuple[CallView, Incident | None]:
-    """Return the caller's view and their open incident (``open_incident_query``).
-
-    Every call asks both, so a kept caller's are read in one statement with the
-    directory's version.
-    """
-    listing, found = directory_cache(session).listing_and(
-        session, number, lambda listing: open_incident_query(listing.caller, now)
-    )
-    return _view(listing, now), session.get(Incident, found) if found is not None else None
-
-
-def _prompts_of(caller: Caller, service: dict[str, Any]) -> Prompts:
-    service_prompts = service.get("prompts") if isinstance(service.get("prompts"), dict) else None
-    if caller.customer is not None:
-        return prompts_for(service_prompts, caller.customer.plan.prompts, caller.customer.prompts)
-    return prompts_for(service_prompts)
-
-
-def _terms_of(view: CallView) -> PlanTerms | None:
-    """Return the caller's plan terms (kept with the listing: the hours are parsed once)."""
-    customer = view.caller.customer
-    if customer is None:
-        return None
-    terms = view.memo.get("terms")
-    if terms is None:
-        terms = view.memo["terms"] = plan_terms_for(customer.plan)
-    return cast(PlanTerms, terms)
-
-
-def _kept_answer(
-    view: CallView, url_for: UrlFor, route: str, build: Callable[[], VoiceResponse]
-) -> str:
-    """Return the answer for ``route``, built once per listing unless it names the time."""
-    key = ("answer", url_for, route)
-    kept = view.memo.get(key)
-    if kept is not None:
-        return cast(str, kept)
-    text = str(build())
-    if not view.named_the_time:
-        view.memo[key] = text
-    return text
 
 
 # --- recording TwiML shared by every path -------------------------------------------------
@@ -282,7 +172,7 @@ def answer(session: Session, event: IncomingCall, now: datetime, url_for: UrlFor
     """Answer a new call: identify the caller and choose the path for this moment."""
     leg = event.call
     number = caller_number(leg)
-    view, existing = _view_and_open_incident(session, number, now)
+    view, existing = view_and_open_incident(session, number, now)
     response = VoiceResponse()
 
     # Only an emergency that is being paged turns a new call into an update: a caller with
@@ -300,7 +190,7 @@ def answer(session: Session, event: IncomingCall, now: datetime, url_for: UrlFor
     if not view.caller.is_authorized or view.caller.customer is None:
         decision = decide(None, view.calendar, now)
         if decision.route is Route.DESK and _desk_number(view):
-            reply = Reply(_kept_answer(view, url_for, "desk", lambda: _dial_desk(view, url_for)))
+            reply = Reply(kept_answer(view, url_for, "desk", lambda: _dial_desk(view, url_for)))
             _store_new_call(session, leg, view, "desk")
             return reply
 
@@ -311,14 +201,14 @@ def answer(session: Session, event: IncomingCall, now: datetime, url_for: UrlFor
             record_message(response, view, url_for, "unverified")
             return response
 
-        reply = Reply(_kept_answer(view, url_for, "unknown", unknown))
+        reply = Reply(kept_answer(view, url_for, "unknown", unknown))
         _store_new_call(session, leg, view, "unknown")
         return reply
 
-    decision = decide(_terms_of(view), view.calendar, now)
+    decision = decide(terms_of(view), view.calendar, now)
     route = decision.route
     if route is Route.DESK and _desk_number(view):
-        answer = _kept_answer(view, url_for, "desk", lambda: _dial_desk(view, url_for))
+        answer = kept_answer(view, url_for, "desk", lambda: _dial_desk(view, url_for))
     else:
 
         def menu_or_message() -> VoiceResponse:
@@ -331,7 +221,7 @@ def answer(session: Session, event: IncomingCall, now: datetime, url_for: UrlFor
                 record_message(response, view, url_for, "standard")
             return response
 
-        answer = _kept_answer(view, url_for, route.value, menu_or_message)
+        answer = kept_answer(view, url_for, route.value, menu_or_message)
     _store_new_call(session, leg, view, route.value)
     return Reply(answer)
 

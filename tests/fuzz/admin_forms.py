@@ -60,11 +60,14 @@ def crawl_forms(client: FlaskClient, start: str = "/admin/", limit: int = 80) ->
     forms: list[Form] = []
     while queue and len(seen) < limit:
         url = queue.popleft()
-        if url in seen or url.endswith(".csv"):
+        if url in seen or url.split("?", 1)[0].endswith(".csv"):
             continue
         seen.add(url)
         response = client.get(url)
         if response.status_code != 200 or response.mimetype != "text/html":
+            # A streamed response left unread holds its request context open (a server
+            # always reads or closes it): close it before the next request.
+            response.close()
             continue
         reader = _FormReader()
         reader.feed(response.get_data(as_text=True))

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import lateness, rotas, storm, webhooks
+from bench import directory_load, lateness, rotas, storm, webhooks
 from bench.databases import KINDS, postgres_problem
 from bench.figures import INFO, MET, NOT_MEASURED, Figure, table
 from bench.sizes import SIZES, Size
@@ -39,6 +39,7 @@ SECTIONS: dict[str, tuple[Section, tuple[str, ...], Callable[[], str | None]]] =
     "webhooks": (webhooks.measure, KINDS, wrk_problem),
     "rotas": (rotas.measure, KINDS, lambda: None),
     "lateness": (lateness.measure, ("postgresql",), lambda: None),
+    "directory": (directory_load.measure, ("sqlite",), lambda: None),
 }
 LOAD_GENERATOR = (
     "wrk (Debian's wrk 4.1) with bench/webhook.lua; each request's X-Twilio-Signature is "

@@ -22,6 +22,7 @@ class Size:
     admin_requests: int
     lateness_incidents: int
     lateness_seconds: float  # due times spread evenly over this span
+    directory_bytes: int  # the directory file checked and loaded
 
 
 FULL = Size(
@@ -38,6 +39,7 @@ FULL = Size(
     admin_requests=20,
     lateness_incidents=200,
     lateness_seconds=20.0,
+    directory_bytes=10_000_000,
 )
 SMOKE = Size(
     name="smoke",
@@ -53,5 +55,6 @@ SMOKE = Size(
     admin_requests=3,
     lateness_incidents=6,
     lateness_seconds=2.0,
+    directory_bytes=300_000,
 )
 SIZES = {size.name: size for size in (FULL, SMOKE)}

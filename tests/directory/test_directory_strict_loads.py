@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from test_directory_strict import EXAMPLE, edited, line_of, refusal
 
+from bench.directory_load import big_directory
 from tests.conftest import EXAMPLE_DIRECTORY, TEST_SECRET_KEY
 from voiceline.customers.models import Contact, Customer
 from voiceline.db import Database
@@ -139,37 +139,6 @@ def test_the_cli_refuses_a_bad_file_and_changes_nothing(
 # --- a large directory -------------------------------------------------------------------------
 
 
-def big_directory(target_bytes: int) -> str:
-    """Return a valid directory of about ``target_bytes``: the example desk plus customers."""
-    head = EXAMPLE.split("\ncustomers:\n")[0]
-    parts = [head, "\ncustomers:\n"]
-    size = len(head)
-    zones = ("America/Los_Angeles", "America/New_York", "Europe/London")
-    plans = ("diamond", "pro", "cat2", "adhoc")
-    number = 0
-    while size < target_bytes:
-        index = number // 3
-        contacts = "".join(
-            f'      - {{name: Contact {number + k}, phone: "+1 503 '
-            f'{200 + (number + k) // 10000:03d} {(number + k) % 10000:04d}", role: primary}}\n'
-            for k in range(3)
-        )
-        entry = (
-            f"  - code: customer-{index:06d}\n"
-            f"    name: Customer {index} Ltd\n"
-            f"    time_zone: {zones[index % 3]}\n"
-            "    holidays: {country: US, subdivision: OR}\n"
-            f"    plan: {plans[index % 4]}\n"
-            "    escalation_policy: standard\n"
-            f"    closures: [2026-12-24]\n"
-            "    contacts:\n" + contacts
-        )
-        parts.append(entry)
-        size += len(entry)
-        number += 3
-    return "".join(parts)
-
-
 def test_a_large_directory_loads_twice_and_keeps_edits_exact(database: Database) -> None:
     text = big_directory(60_000)
     with database.session() as session:
@@ -200,29 +169,18 @@ def test_a_large_directory_loads_twice_and_keeps_edits_exact(database: Database)
 
 
 @pytest.mark.slow
-def test_a_10mb_directory_is_checked_and_loaded_in_under_10_seconds(
-    database: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Check and load 10 MB (about 23,000 customers and 69,000 contacts) in under 10 s.
+def test_a_10mb_directory_is_checked_and_loaded(database: Database, tmp_path: Path) -> None:
+    """Check and load 10 MB (about 23,000 customers and 69,000 contacts).
 
-    The bound is on this process's CPU time, which with SQLite is all the work there
-    is; wall time is printed too, but on a shared machine it also counts other loads.
+    How long it takes (under 10 s of CPU) is a figure of ``make bench`` (its
+    ``directory`` section), not asserted here: a test's speed is the machine's as much
+    as the code's.
     """
     path = tmp_path / "big.yaml"
     path.write_text(big_directory(10_000_000), encoding="utf-8")
-    wall, cpu = time.perf_counter(), time.process_time()
     data = read_directory_file(path)
-    checked_wall, checked_cpu = time.perf_counter(), time.process_time()
     with database.session() as session:
         changes = load_directory(session, data)
-    loaded_wall, loaded_cpu = time.perf_counter(), time.process_time()
-    with capsys.disabled():
-        print(
-            f"\n10 MB directory ({path.stat().st_size} bytes, {len(changes.created)} rows): "
-            f"checked in {checked_cpu - cpu:.2f}s CPU ({checked_wall - wall:.2f}s wall), "
-            f"loaded in {loaded_cpu - checked_cpu:.2f}s CPU ({loaded_wall - checked_wall:.2f}s "
-            f"wall); {loaded_cpu - cpu:.2f}s CPU, {loaded_wall - wall:.2f}s wall in all"
-        )
     with database.session() as session:
         assert session.scalar(select(func.count(Contact.id))) > 60_000
-    assert loaded_cpu - cpu < 10
+    assert len(changes.created) > 90_000

@@ -27,6 +27,9 @@ class ConfigError(InvalidInput):
     """A setting is missing or malformed; the message names the variable."""
 
 
+DEFAULT_ANSWER_DEADLINE_SECONDS = 1.2
+
+
 @dataclass(frozen=True)
 class Settings:
     """Validated settings for one process."""
@@ -44,6 +47,9 @@ class Settings:
     report_from: str | None = None
     trusted_proxies: int = 0
     alarm_email: tuple[str, ...] = ()
+    # How long a webhook's work may take before the caller (or the paged analyst) gets
+    # the fallback and the work goes to the spool; Twilio itself waits 15 s.
+    answer_deadline_seconds: float = DEFAULT_ANSWER_DEADLINE_SECONDS
     testing: bool = False
     extra: Mapping[str, object] = field(default_factory=dict)
 
@@ -173,6 +179,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     trusted_proxies = _check_proxy_count(
         "VOICELINE_TRUSTED_PROXIES", get("VOICELINE_TRUSTED_PROXIES") or "0"
     )
+    deadline = _check_deadline(get("VOICELINE_ANSWER_DEADLINE_SECONDS"))
     testing = str(source.get("TESTING", "")).lower() in ("1", "true", "yes")
     return Settings(
         database_url=database_url,
@@ -188,5 +195,22 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         report_from=report_from,
         trusted_proxies=trusted_proxies,
         alarm_email=alarm_email,
+        answer_deadline_seconds=deadline,
         testing=testing,
     )
+
+
+def _check_deadline(text: str | None) -> float:
+    """Return the webhook deadline in seconds: 1.2 unless set, from 0.2 to 10."""
+    if text is None:
+        return DEFAULT_ANSWER_DEADLINE_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0.2 <= seconds <= 10:
+        raise ConfigError(
+            "VOICELINE_ANSWER_DEADLINE_SECONDS must be a number of seconds from 0.2 to 10 "
+            f"(Twilio waits 15 s), got {text!r}"
+        )
+    return seconds

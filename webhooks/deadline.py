@@ -2,8 +2,9 @@
 
 Twilio waits 15 s and then plays "an application error has occurred" to whoever is on
 the line, a caller in an emergency or an analyst being paged. So each webhook runs its
-work on a small thread pool and waits at most ``ANSWER_DEADLINE_SECONDS``; if the work
-fails or is still running then (a database outage, a slow lock), the view answers with
+work on a small thread pool and waits at most the app's deadline (1.2 s unless
+``VOICELINE_ANSWER_DEADLINE_SECONDS`` says otherwise); if the work fails or is still
+running then (a database outage, a slow lock), the view answers with
 its fallback and keeps what is needed to finish the job in the spool. Work that finishes
 late still commits: the services are idempotent, so the replay finds it done.
 """
@@ -20,8 +21,6 @@ from flask import Flask
 from escalation.page_reports import page_spool
 from voiceline.line.spool import Spool
 
-ANSWER_DEADLINE_SECONDS = 1.2
-
 T = TypeVar("T")
 
 _work = ThreadPoolExecutor(max_workers=16, thread_name_prefix="webhook")
@@ -29,11 +28,11 @@ _late: set[Future[Any]] = set()
 _late_lock = threading.Lock()
 
 
-def within_deadline(job: Callable[[], T]) -> T:
+def within_deadline(job: Callable[[], T], app: Flask) -> T:
     """Return ``job()`` if it finishes in time; raise its error, or TimeoutError if late."""
     future = _work.submit(job)
     try:
-        return future.result(timeout=ANSWER_DEADLINE_SECONDS)
+        return future.result(timeout=app.config["VOICELINE"].answer_deadline_seconds)
     except TimeoutError:
         with _late_lock:
             _late.add(future)

@@ -83,7 +83,7 @@ def unavailable_twiml(incident_id: int, page_key: str, rounds: int, lead: str) -
 def _voice(build: Callable[[], VoiceResponse], fallback: Callable[[], VoiceResponse]) -> Response:
     """Return the page's TwiML if it is ready within the deadline, else ``fallback``'s."""
     try:
-        return _twiml(within_deadline(build))
+        return _twiml(within_deadline(build, _app()))
     except TimeoutError:
         log.error("voice page %s missed its deadline; the analyst gets the fallback", request.path)
     except Exception:
@@ -95,7 +95,7 @@ def _report(kind: str, incident_id: int, page_key: str, apply: Callable[[], None
     """Apply a status report within the deadline; otherwise keep it for replay."""
     app = _app()
     try:
-        within_deadline(apply)
+        within_deadline(apply, app)
         return Response(status=204)
     except TimeoutError:
         log.error("%s missed its deadline; the report is kept for replay", request.path)

@@ -39,7 +39,10 @@ def incoming_sms() -> Response:
     paging = paging_for(current_app._get_current_object())  # type: ignore[attr-defined]
     sms = forms.sms_received(request.form)
     try:
-        text = within_deadline(lambda: reply_to_sms(paging, sms))
+        text = within_deadline(
+            lambda: reply_to_sms(paging, sms),
+            current_app._get_current_object(),  # type: ignore[attr-defined]
+        )
     except TimeoutError:
         log.error("reply %s missed its deadline; asked to send it again", sms.sid)
         text = _not_processed(sms.body)

@@ -66,7 +66,7 @@ def run_for_caller(
             return work(session, now)
 
     try:
-        reply = within_deadline(job)
+        reply = within_deadline(job, app)
     except TimeoutError:
         log.error(
             "%s for call %s missed its deadline; caller gets the fallback", request.path, _sid()

@@ -16,6 +16,11 @@ def test_defaults_need_only_a_secret_key() -> None:
     assert settings.public_url == "http://127.0.0.1:5000"
     assert not settings.has_twilio_credentials
     assert settings.twilio_api_base_url == "https://api.twilio.com"
+    assert settings.answer_deadline_seconds == 1.2
+    assert (
+        load_settings({**GOOD, "VOICELINE_ANSWER_DEADLINE_SECONDS": "3"}).answer_deadline_seconds
+        == 3
+    )
 
 
 @pytest.mark.parametrize(
@@ -34,6 +39,12 @@ def test_defaults_need_only_a_secret_key() -> None:
         ({**GOOD, "TWILIO_SECONDARY_AUTH_TOKEN": "t"}, "TWILIO_SECONDARY_AUTH_TOKEN"),
         ({**GOOD, "SMTP_URL": "http://mail.example.com"}, "SMTP_URL"),
         ({**GOOD, "SMTP_URL": "smtp://mail.example.com"}, "VOICELINE_REPORT_FROM"),
+        ({**GOOD, "VOICELINE_ANSWER_DEADLINE_SECONDS": "0"}, "VOICELINE_ANSWER_DEADLINE_SECONDS"),
+        ({**GOOD, "VOICELINE_ANSWER_DEADLINE_SECONDS": "15"}, "VOICELINE_ANSWER_DEADLINE_SECONDS"),
+        (
+            {**GOOD, "VOICELINE_ANSWER_DEADLINE_SECONDS": "soon"},
+            "VOICELINE_ANSWER_DEADLINE_SECONDS",
+        ),
     ],
 )
 def test_bad_settings_name_the_variable(env: dict[str, str], variable: str) -> None:

@@ -14,6 +14,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ from escalation.page_reports import page_spool, replay_page_reports
 from escalation.tasks import worker_tasks
 from escalation.wiring import paging_for
 from simulator.rest import FakeTwilioApi
-from tests.conftest import LINE_NUMBER, app_config, post_signed
+from tests.conftest import LINE_NUMBER, PRODUCT_ANSWER_DEADLINE, app_config, post_signed
 from tests.escalation_helpers import (
     SAM,
     emergency,
@@ -94,7 +95,14 @@ def kept(app: Flask) -> list[dict]:
 
 @pytest.fixture
 def paged(app: Flask, client: FlaskClient) -> Flask:
-    """An emergency from Acme Dental has paged Sam (Tier 1) by SMS and voice."""
+    """An emergency from Acme Dental has paged Sam (Tier 1) by SMS and voice.
+
+    These tests are about the deadline: the app answers within the product's own.
+    """
+    settings = app.config["VOICELINE"]
+    app.config["VOICELINE"] = replace(
+        settings, answer_deadline_seconds=float(PRODUCT_ANSWER_DEADLINE)
+    )
     load_example(app)
     emergency(client, app)
     quiet(app)
@@ -189,7 +197,13 @@ def outage(
         )
     spool_dir = str(tmp_path / "spool")
     app = create_app(
-        app_config(database_url, twilio_api.base_url, VOICELINE_SPOOL_DIR=spool_dir), clock=clock
+        app_config(
+            database_url,
+            twilio_api.base_url,
+            VOICELINE_SPOOL_DIR=spool_dir,
+            VOICELINE_ANSWER_DEADLINE_SECONDS=PRODUCT_ANSWER_DEADLINE,
+        ),
+        clock=clock,
     )
     load_example(app)
     emergency(app.test_client(), app)

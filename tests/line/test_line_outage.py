@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from simulator.rest import FakeTwilioApi
-from tests.conftest import EXAMPLE_DIRECTORY, app_config, postgres_url
+from tests.conftest import EXAMPLE_DIRECTORY, PRODUCT_ANSWER_DEADLINE, app_config, postgres_url
 from tests.line_helpers import CallDriver
 from tests.tcp_proxy import TcpProxy
 from voiceline import extensions
@@ -78,7 +78,12 @@ def assert_recovered(database: Database, spool_dir: Path, clock: ManualClock, ca
 def test_sqlite_locked_by_another_writer(database_url, twilio_api: FakeTwilioApi, clock, tmp_path):
     spool_dir = tmp_path / "spool"
     app = create_app(
-        app_config(database_url, twilio_api.base_url, VOICELINE_SPOOL_DIR=str(spool_dir)),
+        app_config(
+            database_url,
+            twilio_api.base_url,
+            VOICELINE_SPOOL_DIR=str(spool_dir),
+            VOICELINE_ANSWER_DEADLINE_SECONDS=PRODUCT_ANSWER_DEADLINE,
+        ),
         clock=clock,
     )
     database = extensions.database(app)
@@ -106,7 +111,13 @@ def test_postgres_unreachable(database_url, twilio_api: FakeTwilioApi, clock, tm
     proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     spool_dir = tmp_path / "spool"
     app = create_app(
-        app_config(proxied, twilio_api.base_url, VOICELINE_SPOOL_DIR=str(spool_dir)), clock=clock
+        app_config(
+            proxied,
+            twilio_api.base_url,
+            VOICELINE_SPOOL_DIR=str(spool_dir),
+            VOICELINE_ANSWER_DEADLINE_SECONDS=PRODUCT_ANSWER_DEADLINE,
+        ),
+        clock=clock,
     )
     load_example(extensions.database(app))
     extensions.database(app).dispose()

@@ -7,7 +7,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import LINE_NUMBER, post_signed
-from tests.escalation.test_escalation_page_outage import VOICE, call_sid, timed, writes_blocked
+from tests.escalation.test_escalation_page_outage import (
+    VOICE,
+    call_sid,
+    timed,
+    with_product_deadline,
+    writes_blocked,
+)
 from tests.escalation_helpers import emergency, load_example, quiet
 from tests.line_helpers import TwiML
 from webhooks.deadline import wait_for_late_work
@@ -16,6 +22,7 @@ from webhooks.deadline import wait_for_late_work
 @pytest.fixture
 def paged(app: Flask, client: FlaskClient) -> Flask:
     """An emergency from Acme Dental has paged Sam (Tier 1) by SMS and voice."""
+    with_product_deadline(app)  # these tests are about the deadline
     load_example(app)
     emergency(client, app)
     quiet(app)

@@ -93,16 +93,21 @@ def kept(app: Flask) -> list[dict]:
     return [json.loads(p.read_text("utf-8")) for p in spool.pending_files()]
 
 
+def with_product_deadline(app: Flask) -> None:
+    """Answer within the product's own deadline (the test apps allow 6 s)."""
+    settings = app.config["VOICELINE"]
+    app.config["VOICELINE"] = replace(
+        settings, answer_deadline_seconds=float(PRODUCT_ANSWER_DEADLINE)
+    )
+
+
 @pytest.fixture
 def paged(app: Flask, client: FlaskClient) -> Flask:
     """An emergency from Acme Dental has paged Sam (Tier 1) by SMS and voice.
 
     These tests are about the deadline: the app answers within the product's own.
     """
-    settings = app.config["VOICELINE"]
-    app.config["VOICELINE"] = replace(
-        settings, answer_deadline_seconds=float(PRODUCT_ANSWER_DEADLINE)
-    )
+    with_product_deadline(app)
     load_example(app)
     emergency(client, app)
     quiet(app)

@@ -47,6 +47,9 @@ class SentPage:
     to: str
     at: float  # POSIX seconds, when the fake Twilio received the request
     incidents: frozenset[int]
+    words: str = ""  # an SMS's first words, to tell a page from a reminder in the results
+    sid: str = ""
+    claimed_at: float | None = None  # when the app's sender claimed it (its page row)
 
 
 def new_simulator() -> Simulator:
@@ -154,7 +157,10 @@ def sent_pages(sim: Simulator, page_incidents: dict[str, int]) -> list[SentPage]
         named = {int(n) for n in _INCIDENT_IN_SMS.findall(record.body)}
         if record.sid in page_incidents:
             named.add(page_incidents[record.sid])
-        found.append(SentPage("sms", record.to, record.created_at.timestamp(), frozenset(named)))
+        found.append(
+            SentPage("sms", record.to, record.created_at.timestamp(), frozenset(named),
+                     record.body[:60], record.sid)
+        )  # fmt: skip
     for call in list(sim.api.calls.values()):
         if call.direction != "outbound-api":
             continue

@@ -14,6 +14,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,13 @@ def _page_incidents(database: Database) -> dict[str, int]:
     with database.session() as session:
         rows = session.execute(select(Page.provider_sid, Page.incident_id))
         return {sid: incident for sid, incident in rows if sid}
+
+
+def _claimed_at(database: Database) -> dict[str, float]:
+    """Return when each sent page was claimed by its sender (its row's send time), by SID."""
+    with database.session() as session:
+        rows = session.execute(select(Page.provider_sid, Page.sent_at))
+        return {sid: at.timestamp() for sid, at in rows if sid and at}
 
 
 def _recorded_calls(database: Database) -> set[str]:
@@ -140,7 +148,11 @@ def measure(kind: str, size: Size, workdir: Path, log: Log) -> list[Figure]:
                     "worker": peak_rss_mib(app.pids("worker1")[0]),
                 }
                 fallbacks = app.log_text("web").count("caller gets the fallback")
-            pages = sent_pages(pages_sim, _page_incidents(database))
+            claims = _claimed_at(database)
+            pages = [
+                replace(page, claimed_at=claims.get(page.sid))
+                for page in sent_pages(pages_sim, _page_incidents(database))
+            ]
             recorded = _recorded_calls(database)
             storm_rows = [i for i in _incidents(database) if i.id not in quiet_ids]
         finally:
@@ -213,11 +225,32 @@ def _storm_figures(kind: str, callers: list[Caller], outcomes: list[CallOutcome]
                        "tier1_calls": sum(p.channel == "voice" for p in tier1)}).add(percentile(named, 99) or math.inf),
         Figure(f"storm.{kind}.over_limit", f"storm: phones over their throttle limit {tag}", "", "==", 0, detail=over).add(len(over)),
         Figure(f"storm.{kind}.sms_gap", f"storm: shortest gap between SMS to one phone {tag}", "s", ">=", 0.9,
-               detail={"max_sms_in_1s": gaps[1]}).add(gaps[0]),
+               detail={"max_sms_in_1s": gaps[1], "closest": _closest_sms(pages)}).add(gaps[0]),
         Figure(f"memory.{kind}.web", f"peak RSS of a web worker after the storm {tag}", "MiB",
                detail={"workers": memory["web_workers"]}).add(max(m or 0 for m in memory["web_workers"] or [0])),
         Figure(f"memory.{kind}.worker", f"peak RSS of the worker after the storm {tag}", "MiB").add(memory["worker"] or 0),
     ]  # fmt: skip
+
+
+def _closest_sms(pages: list[SentPage]) -> dict[str, Any]:
+    """Return the two SMS to one phone closest in time: the phone, when, and what each named."""
+    best: tuple[float, SentPage, SentPage] | None = None
+    by_phone: dict[str, list[SentPage]] = {}
+    for page in pages:
+        if page.channel == "sms":
+            by_phone.setdefault(page.to, []).append(page)
+    for texts in by_phone.values():
+        texts.sort(key=lambda page: page.at)
+        for a, b in zip(texts, texts[1:], strict=False):
+            if best is None or b.at - a.at < best[0]:
+                best = (b.at - a.at, a, b)
+    if best is None:
+        return {}
+    gap, a, b = best
+    return {"phone": a.to, "gap_s": round(gap, 4), "first_at": a.at,
+            "incidents": [sorted(a.incidents), sorted(b.incidents)], "words": [a.words, b.words],
+            "claimed_s_before": [None if p.claimed_at is None else round(p.at - p.claimed_at, 3)
+                                 for p in (a, b)]}  # fmt: skip
 
 
 def _limits(pages: list[SentPage]) -> tuple[dict[str, str], tuple[float, int]]:

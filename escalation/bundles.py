@@ -14,7 +14,7 @@ not hung up while it pages an incident nobody has taken (``carries_others``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
@@ -25,9 +25,13 @@ from escalation.texts import purpose_of
 from escalation.throttle import SMS_LIMITS, VOICE_LIMITS, ThrottleLimits, next_slot
 from voiceline.incidents.log import OPEN_STATUSES
 from voiceline.incidents.models import Incident
+from voiceline.telephony import REQUEST_TIMEOUT_SECONDS
 
 # Rows in these statuses never reached Twilio, or have not been sent yet.
 NOT_SENT = ("queued", "error", "lost", "cancelled")
+# How long a sender's request to Twilio can last (connect, then answer), so how long a
+# claimed page with no answer yet may still be on its way.
+IN_FLIGHT_AT_MOST = timedelta(seconds=2 * REQUEST_TIMEOUT_SECONDS)
 
 
 def limits_for(channel: str) -> ThrottleLimits:
@@ -54,19 +58,33 @@ def lock_destination(session: Session, to: str, channel: str) -> None:
 
 
 def hold_for_rate(session: Session, lead: Page, now: datetime) -> datetime | None:
-    """Move the destination's due pages to its next allowed send; None if it may go now."""
+    """Move the destination's due pages to its next allowed send; None if it may go now.
+
+    A send is counted from when Twilio took it (``dispatch`` stamps each row then). One
+    claimed but not yet answered may reach Twilio any moment, so it counts as sent now:
+    the phone's next send waits a whole gap, even if the sender that claimed it is slow
+    (a big bundle to name, a loaded machine, a slow network). A claim older than a
+    request to Twilio can last is counted from the claim: its sender died, and the
+    in-doubt check settles it.
+    """
     limits = limits_for(lead.channel)
-    history = session.scalars(
-        select(Page.sent_at).where(
+    history = session.execute(
+        select(Page.sent_at, Page.status, Page.provider_sid).where(
             Page.to_number == lead.to_number,
             Page.channel == lead.channel,
             Page.status.not_in(NOT_SENT),
-            Page.sent_at > now - limits.window,
+            Page.sent_at > now - max(limits.window, IN_FLIGHT_AT_MOST),
             # No upper bound: a send claimed by a sender whose clock runs ahead (another
             # host) is still a send, and the next slot is counted from it.
         )
     )
-    times = sorted({moment for moment in history if moment is not None})
+    times = sorted(
+        {
+            max(moment, now) if _in_flight(status, sid, moment, now) else moment
+            for moment, status, sid in history
+            if moment is not None
+        }
+    )
     slot = next_slot(times, now, limits)
     if slot <= now:
         return None
@@ -81,6 +99,11 @@ def hold_for_rate(session: Session, lead: Page, now: datetime) -> datetime | Non
         .values(sent_at=slot, updated_at=now)
     )
     return slot
+
+
+def _in_flight(status: str, sid: str | None, claimed: datetime, now: datetime) -> bool:
+    """Return True for a page claimed for sending whose request to Twilio may not be over."""
+    return status == "sending" and sid is None and claimed > now - IN_FLIGHT_AT_MOST
 
 
 def bundle_rows(session: Session, lead: Page, now: datetime, *, locks: bool) -> Sequence[int]:

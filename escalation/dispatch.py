@@ -325,6 +325,9 @@ def _send_claimed(paging: Paging, claim: _Claim) -> int:
             page = session.get(Page, row_id)
             incident = locked[row_incident]
             assert page is not None and incident is not None
+            # Sent when Twilio took it, not when it was claimed: the phone's rate runs
+            # from here (``bundles.hold_for_rate``).
+            page.sent_at = now
             if row_id == page_id:
                 record_provider_sid(page, result.sid, now)
             else:

@@ -78,6 +78,7 @@ class FakeTwilioApi:
         self.fallback: WsgiApp | None = None
         #: Seconds to hold the answer to an accepted create request (0: answer at once).
         self.response_delay = 0.0
+        self._arrival_gates: list[threading.Event] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -121,6 +122,18 @@ class FakeTwilioApi:
     def requests_to(self, collection: str, method: str = "POST") -> list[RecordedRequest]:
         """Return the requests whose path ends with ``collection`` (e.g. ``Messages.json``)."""
         return [r for r in self.requests if r.method == method and r.path.endswith(collection)]
+
+    def hold_next_create(self) -> threading.Event:
+        """Hold the next create request (SMS or call) before anything is created.
+
+        The request is still on its way to Twilio, as one stalled in a slow network or a
+        busy sender: nothing exists yet. Setting the returned event lets it through (it
+        also goes through by itself after 30 s).
+        """
+        gate = threading.Event()
+        with self._lock:
+            self._arrival_gates.append(gate)
+        return gate
 
     def fail_next(
         self,
@@ -203,6 +216,11 @@ class FakeTwilioApi:
         ):
             return self.fallback(environ, start_response)
         request = Request(environ)
+        if request.method == "POST" and request.path.endswith(("/Messages.json", "/Calls.json")):
+            with self._lock:
+                gate = self._arrival_gates.pop(0) if self._arrival_gates else None
+            if gate is not None:
+                gate.wait(timeout=30)
         form: MultiDict[str, str] = request.form if request.method == "POST" else MultiDict()
         authorized = self._is_authorized(request)
         try:

@@ -43,13 +43,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from escalation.bundle_texts import bundle_sms
-from escalation.bundles import bundle_rows, hold_for_rate, lock_destination
+from escalation.claims import MAX_ROUNDS, Claim, claim_next_page
 from escalation.events import Event, PageFailed
 from escalation.models import Page
-from escalation.runner import Outcome, feed, lock_incident, on_sqlite, start, subject_of
-from escalation.state import state_from_dict
-from escalation.texts import purpose_of, sms_body
+from escalation.runner import Outcome, feed, lock_incident, on_sqlite, start
 from voiceline.clock import Clock
 from voiceline.db import Database
 from voiceline.incidents.log import log_event
@@ -61,7 +58,6 @@ log = logging.getLogger(__name__)
 
 IN_DOUBT_AFTER = timedelta(seconds=30)
 RING_SECONDS = 30
-MAX_ROUNDS = 200  # a safety stop for one call; the next tick carries on
 
 
 @dataclass
@@ -166,128 +162,14 @@ def send_due_pages(paging: Paging, incident_id: int | None = None) -> int:
     """Send every queued page that is due (of one incident, or all); return how many."""
     sent = 0
     for _ in range(MAX_ROUNDS):
-        claim = _claim_next_page(paging, incident_id)
+        claim = claim_next_page(paging.database, paging.clock, incident_id)
         if claim is None:
             break
         sent += _send_claimed(paging, claim)
     return sent
 
 
-@dataclass(frozen=True)
-class _Claim:
-    """A page this sender claimed, with what sending it needs; a bundle carries riders."""
-
-    page_id: int
-    incident_id: int
-    key: str
-    to: str
-    channel: str
-    body: str
-    riders: tuple[tuple[int, int, str], ...] = ()  # (page id, incident id, key) of the others
-
-
-def _claim_next_page(paging: Paging, incident_id: int | None) -> _Claim | None:
-    """Claim the oldest due queued page and every page it bundles; commit the claim."""
-    now = paging.clock.now()
-    with paging.database.session() as session:
-        locks = not on_sqlite(session)
-        for _ in range(MAX_ROUNDS):
-            query = select(Page.to_number, Page.channel).where(
-                Page.status == "queued", Page.sent_at <= now
-            )
-            if incident_id is not None:
-                query = query.where(Page.incident_id == incident_id)
-            due = session.execute(query.order_by(Page.sent_at, Page.id).limit(1)).first()
-            if due is None:
-                return None
-            # Taken before any page row is locked, so senders to one phone cannot deadlock.
-            lock_destination(session, due.to_number, due.channel)
-            # The clock is read again once the lock is held: a sender that held it
-            # meanwhile stamped its claim with its own later time, which an earlier
-            # reading would place in the future and so not count as sent.
-            now = max(now, paging.clock.now())
-            lead_query = (
-                select(Page)
-                .where(
-                    Page.status == "queued",
-                    Page.sent_at <= now,
-                    Page.to_number == due.to_number,
-                    Page.channel == due.channel,
-                )
-                .order_by(Page.sent_at, Page.id)
-                .limit(1)
-            )
-            if incident_id is not None:
-                lead_query = lead_query.where(Page.incident_id == incident_id)
-            if locks:
-                lead_query = lead_query.with_for_update(skip_locked=True)
-            lead = session.scalars(lead_query).first()
-            if lead is None:
-                continue  # another sender took it
-            if hold_for_rate(session, lead, now) is not None:
-                session.commit()  # the phone was paged too recently: they go with the next send
-                continue
-            wanted = [
-                found
-                for page_id in bundle_rows(session, lead, now, locks=locks)
-                if (found := _claim_row(session, page_id, now)) is not None
-            ]
-            for row, _ in wanted[1:]:
-                # Stored with the claim, before the send: a status callback for the
-                # message (on the first row's URL) then reaches every row it carries,
-                # even if this sender dies before recording Twilio's answer.
-                row.bundle_lead_id = wanted[0][0].id
-            session.commit()
-            if not wanted:
-                continue
-            (page, incident), riders = wanted[0], wanted[1:]
-            channel = page.channel
-            if channel != "sms":
-                body = ""
-            elif riders:
-                body = bundle_sms([subject_of(session, found) for _, found in wanted])
-            else:
-                body = sms_body(purpose_of(page.page_key), subject_of(session, incident))
-            return _Claim(
-                page.id,
-                incident.id,
-                page.page_key,
-                page.to_number,
-                channel,
-                body,
-                tuple((row.id, found.id, row.page_key) for row, found in riders),
-            )
-    return None
-
-
-def _claim_row(session: Session, page_id: int, now: datetime) -> tuple[Page, Incident] | None:
-    """Claim one queued page (``queued`` -> ``sending``); drop it if no longer needed."""
-    claimed = session.execute(
-        update(Page)
-        .where(Page.id == page_id, Page.status == "queued")
-        .values(status="sending", sent_at=now, updated_at=now)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        return None  # another sender claimed it between our select and update
-    page = session.get(Page, page_id, populate_existing=True)
-    incident = session.get(Incident, page.incident_id) if page is not None else None
-    if page is None or incident is None:
-        return None
-    if not _still_wanted(incident, page.page_key):
-        page.status, page.updated_at = "cancelled", now
-        log_event(
-            session,
-            incident,
-            "page_dropped",
-            now,
-            key=page.page_key,
-            detail="the escalation no longer needs this page",
-        )
-        return None
-    return page, incident
-
-
-def _send_claimed(paging: Paging, claim: _Claim) -> int:
+def _send_claimed(paging: Paging, claim: Claim) -> int:
     """Send one claimed page (or bundle) and record Twilio's answer; return 1 if it went."""
     page_id, incident_id, key, to = claim.page_id, claim.incident_id, claim.key, claim.to
     channel, body = claim.channel, claim.body
@@ -320,11 +202,13 @@ def _send_claimed(paging: Paging, claim: _Claim) -> int:
         # The incidents first, in id order, as an escalation step takes them: one being
         # advanced meanwhile makes this wait, instead of deadlocking with it over a page
         # row (its step updates the page, our event row needs its incident).
-        locked = {i: lock_incident(session, i) for i in sorted({row[1] for row in rows})}
+        locked = _lock_incidents(session, sorted({row[1] for row in rows}))
+        pages = {
+            page.id: page
+            for page in session.scalars(select(Page).where(Page.id.in_([row[0] for row in rows])))
+        }
         for row_id, row_incident, row_key in rows:
-            page = session.get(Page, row_id)
-            incident = locked[row_incident]
-            assert page is not None and incident is not None
+            page, incident = pages[row_id], locked[row_incident]
             # Sent when Twilio took it, not when it was claimed: the phone's rate runs
             # from here (``bundles.hold_for_rate``).
             page.sent_at = now
@@ -345,6 +229,17 @@ def _send_claimed(paging: Paging, claim: _Claim) -> int:
                 **bundle,
             )
     return 1
+
+
+def _lock_incidents(session: Session, ids: list[int]) -> dict[int, Incident]:
+    """Lock the incidents in id order, as ``runner.lock_incident`` would one by one."""
+    query = select(Incident).where(Incident.id.in_(ids))
+    if on_sqlite(session):
+        # No row locks: writing first takes the database's write lock (see lock_incident).
+        session.execute(update(Incident).where(Incident.id.in_(ids)).values(id=Incident.id))
+    else:
+        query = query.order_by(Incident.id).with_for_update()
+    return {i.id: i for i in session.scalars(query.execution_options(populate_existing=True))}
 
 
 def record_provider_sid(page: Page, sid: str, now: datetime) -> None:
@@ -381,12 +276,3 @@ def _record_failure(paging: Paging, page_id: int, exc: TelephonyError) -> None:
             detail=str(exc)[:300],
         )
     handle(paging, incident_id, PageFailed(key, exc.code, temporary, str(exc)[:300]))
-
-
-def _still_wanted(incident: Incident, key: str) -> bool:
-    """Return True if the escalation still waits for this page to be sent."""
-    if incident.escalation_state is None:
-        return False
-    state = state_from_dict(incident.escalation_state)
-    page = state.find_page(key)
-    return not state.is_final and page is not None and page.status == "sending"

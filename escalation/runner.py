@@ -23,6 +23,7 @@ commit, in ``escalation.dispatch``, which returns here with ``PageFailed`` and t
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -337,21 +338,38 @@ def _actor(event: Event) -> str | None:
 
 def subject_of(session: Session, incident: Incident) -> Subject:
     """Return what a page says about an incident."""
+    return subjects_of(session, [incident])[0]
+
+
+def subjects_of(session: Session, incidents: Sequence[Incident]) -> list[Subject]:
+    """Return what a page says about each incident: one read of each kind for them all."""
+    transcripts: dict[int | None, str | None] = {}
+    for incident_id, transcript in session.execute(
+        select(Recording.incident_id, Recording.transcription)
+        .where(
+            Recording.incident_id.in_({i.id for i in incidents}),
+            Recording.transcription.is_not(None),
+        )
+        .order_by(Recording.id)
+    ):
+        transcripts.setdefault(incident_id, transcript)
+    ackers = {i.acknowledged_by_id for i in incidents if i.acknowledged_by_id}
+    names: dict[int, str] = {}
+    if ackers:
+        rows = session.execute(select(Analyst.id, Analyst.name).where(Analyst.id.in_(ackers)))
+        names = {analyst_id: name for analyst_id, name in rows}
+    return [
+        _subject(i, transcripts.get(i.id), names.get(i.acknowledged_by_id or 0)) for i in incidents
+    ]
+
+
+def _subject(incident: Incident, transcript: str | None, acker: str | None) -> Subject:
     customer = incident.customer
     deadline = None
     if incident.deadline_at is not None:
         zone = ZoneInfo(customer.time_zone) if customer is not None else ZoneInfo("UTC")
         local = incident.deadline_at.astimezone(zone)
         deadline = f"{local:%H:%M} {local.tzname()}"
-    acker = (
-        session.get(Analyst, incident.acknowledged_by_id) if incident.acknowledged_by_id else None
-    )
-    transcript = session.scalar(
-        select(Recording.transcription)
-        .where(Recording.incident_id == incident.id, Recording.transcription.is_not(None))
-        .order_by(Recording.id)
-        .limit(1)
-    )
     # The incident summary repeats who called; the page says what they said, if known yet.
     if transcript:
         summary = transcript
@@ -367,5 +385,5 @@ def subject_of(session: Session, incident: Incident) -> Subject:
         priority=incident.priority,
         summary=summary,
         deadline=deadline,
-        acknowledged_by=acker.name if acker is not None else None,
+        acknowledged_by=acker,
     )

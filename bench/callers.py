@@ -49,7 +49,7 @@ class SentPage:
     incidents: frozenset[int]
     words: str = ""  # an SMS's first words, to tell a page from a reminder in the results
     sid: str = ""
-    claimed_at: float | None = None  # when the app's sender claimed it (its page row)
+    row_sent_at: float | None = None  # the page row's send time: when the app saw Twilio take it
 
 
 def new_simulator() -> Simulator:

@@ -61,8 +61,8 @@ def _page_incidents(database: Database) -> dict[str, int]:
         return {sid: incident for sid, incident in rows if sid}
 
 
-def _claimed_at(database: Database) -> dict[str, float]:
-    """Return when each sent page was claimed by its sender (its row's send time), by SID."""
+def _row_sent_at(database: Database) -> dict[str, float]:
+    """Return each sent page row's send time (when the app saw Twilio take it), by SID."""
     with database.session() as session:
         rows = session.execute(select(Page.provider_sid, Page.sent_at))
         return {sid: at.timestamp() for sid, at in rows if sid and at}
@@ -148,9 +148,9 @@ def measure(kind: str, size: Size, workdir: Path, log: Log) -> list[Figure]:
                     "worker": peak_rss_mib(app.pids("worker1")[0]),
                 }
                 fallbacks = app.log_text("web").count("caller gets the fallback")
-            claims = _claimed_at(database)
+            sent_at = _row_sent_at(database)
             pages = [
-                replace(page, claimed_at=claims.get(page.sid))
+                replace(page, row_sent_at=sent_at.get(page.sid))
                 for page in sent_pages(pages_sim, _page_incidents(database))
             ]
             recorded = _recorded_calls(database)
@@ -249,7 +249,7 @@ def _closest_sms(pages: list[SentPage]) -> dict[str, Any]:
     gap, a, b = best
     return {"phone": a.to, "gap_s": round(gap, 4), "first_at": a.at,
             "incidents": [sorted(a.incidents), sorted(b.incidents)], "words": [a.words, b.words],
-            "claimed_s_before": [None if p.claimed_at is None else round(p.at - p.claimed_at, 3)
+            "twilio_s_after_row": [None if p.row_sent_at is None else round(p.at - p.row_sent_at, 3)
                                  for p in (a, b)]}  # fmt: skip
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, g
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:  # Flask only where a request runs: a command such as the report starts without it
+    from flask import Flask
 
 # A pooled connection to a server can be dead without anyone knowing: the server restarted
 # or failed over in a quiet hour. Testing every connection as it leaves the pool (the
@@ -167,6 +169,8 @@ class Database:
 
 def init_app(app: Flask, database: Database) -> None:
     """Attach ``database`` to ``app``: one session per request, closed at teardown."""
+    from flask import g
+
     app.extensions["voiceline.db"] = database
 
     @app.teardown_appcontext
@@ -180,7 +184,7 @@ def init_app(app: Flask, database: Database) -> None:
 
 def request_session() -> Session:
     """Return this request's session, opening it on first use."""
-    from flask import current_app
+    from flask import current_app, g
 
     if "db_session" not in g:
         database: Database = current_app.extensions["voiceline.db"]

@@ -27,8 +27,6 @@ from functools import lru_cache, partial
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from voiceline.errors import InvalidInput
 from voiceline.hours import (
     ALWAYS,
@@ -78,6 +76,8 @@ def _check_holiday_source(
     country: str, subdivision: str | None, categories: tuple[str, ...] | None
 ) -> None:
     """Raise CalendarError unless ``holidays`` knows this country, subdivision and categories."""
+    import holidays  # on first use: a command that never measures business time skips it
+
     try:
         holidays.country_holidays(country, subdiv=subdivision, categories=categories)
     except NotImplementedError as exc:  # the package's way of saying "unknown code"
@@ -94,6 +94,8 @@ def _holidays_in_year(
     """Return the public holidays (with observed dates) that fall in ``year``."""
     # Populate the neighbouring years too: an observed date can move across New Year
     # (US New Year's Day 2028, a Saturday, is observed on Friday 2027-12-31).
+    import holidays
+
     table = holidays.country_holidays(
         country,
         subdiv=subdivision,

@@ -207,7 +207,7 @@ def _joined_integers_postgresql(element: _JoinedIntegers, compiler: Any, **kw: A
 
 
 def _integers(joined: str) -> list[int]:
-    return [int(value) for value in joined.split(",")]
+    return list(map(int, joined.split(",")))
 
 
 def stopped_totals(session: Session, scope: Scope) -> dict[tuple[int, TargetKey], StoppedTotals]:

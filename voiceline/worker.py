@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import holidays  # noqa: F401  (now, not at the first holiday a timer looks up)
+
 from escalation.tasks import worker_tasks
 from voiceline import schema  # noqa: F401  (every area's tables, so relationships resolve)
 from voiceline.clock import Clock

@@ -5,6 +5,10 @@ from __future__ import annotations
 import logging
 import sys
 
+# Imported now, not at the first holiday a call or a timer looks up (voiceline.customers
+# .business_time imports it on first use, so commands that never need it start faster).
+import holidays  # noqa: F401
+
 from voiceline.app import create_app
 from voiceline.config import ConfigError
 

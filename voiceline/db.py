@@ -93,8 +93,9 @@ def sync_to_disk_later(session: Session) -> None:
     connection, or the next checkpoint; only a crash of the machine in between loses it.
     The level can only change outside a transaction: a transaction that already wrote
     keeps FULL. The connection goes back to FULL when it returns to the pool.
-    PostgreSQL commits stay synchronous: concurrent commits share one flush there and no
-    database-wide lock is held meanwhile.
+    On PostgreSQL this does nothing: a ``SET LOCAL`` would cost a round trip, so the
+    statement that writes such a row turns ``synchronous_commit`` off itself
+    (``voiceline.orm.insert_unless_present``).
     """
     connection = session.connection()
     if connection.dialect.name != "sqlite":

@@ -125,7 +125,7 @@ def _synchronous(session) -> int:
 
 def _sqlite_only(database: Database) -> None:
     if database.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's synchronous level; PostgreSQL commits stay synchronous")
+        pytest.skip("SQLite's synchronous level; PostgreSQL's: tests/line/test_line_durability.py")
 
 
 def test_every_sqlite_commit_waits_for_the_disk_unless_told(database) -> None:

@@ -131,7 +131,7 @@ def ensure_call(session: Session, leg: CallLeg, view: CallView, route: str) -> C
     return call
 
 
-_insert_call = insert_unless_present(Call, "call_sid")
+_insert_call = insert_unless_present(Call, "call_sid", commit_without_flush_wait=True)
 
 
 def _store_new_call(
@@ -140,7 +140,8 @@ def _store_new_call(
     """Store the row of a call just answered, unless a retry of its request already did.
 
     The answer is the one request of a call that always writes, so it writes in one
-    statement, and does not wait for the disk (``sync_to_disk_later``): the row says
+    statement, and does not wait for the disk (``sync_to_disk_later`` on SQLite, the
+    statement's own ``synchronous_commit`` off on PostgreSQL): the row says
     which way the call went, and is on disk with the call's next step, the message.
     The later steps of the call (``ensure_call``) find the row it left.
     """

@@ -11,6 +11,8 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+from voiceline import db_deadline
+
 if TYPE_CHECKING:  # Flask only where a request runs: a command such as the report starts without it
     from flask import Flask
 
@@ -30,6 +32,7 @@ def make_engine(
     """Create an engine; SQLite gets WAL, foreign keys, a busy timeout and whole savepoints.
 
     A server's connections are tested before use once idle ``ping_after_idle`` seconds.
+    Every connection keeps the deadline of a thread that has one (``db_deadline``).
     """
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 15})
@@ -47,9 +50,11 @@ def make_engine(
 
         event.listen(engine, "savepoint", _begin_before_savepoint)
         event.listen(engine.pool, "checkin", _restore_synchronous)
+        db_deadline.install(engine)
         return engine
     kwargs.setdefault("connect_args", {"connect_timeout": 2})
     engine = create_engine(url, **kwargs)
+    db_deadline.install(engine)  # first: the idle test below is held to a deadline too
     _ping_when_idle(engine, ping_after_idle)
     return engine
 

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from flask import Flask
 
 from escalation.page_reports import page_spool
+from voiceline.db_deadline import held_to
 from voiceline.line.spool import Spool
 
 T = TypeVar("T")
@@ -38,6 +39,22 @@ def within_deadline(job: Callable[[], T], app: Flask) -> T:
             _late.add(future)
         future.add_done_callback(_forget)
         raise
+
+
+def answer_in_time(job: Callable[[], T], app: Flask) -> T:
+    """Run ``job``, which only does database work, here, held to the app's deadline.
+
+    The database gives up at the deadline (``voiceline.db_deadline``): ``job`` then fails,
+    and TimeoutError says so. For the line's own work, which is all database work; a job
+    that also calls out (Twilio, for a page) runs on the pool (``within_deadline``).
+    """
+    with held_to(app.config["VOICELINE"].answer_deadline_seconds) as deadline:
+        try:
+            return job()
+        except Exception as exc:
+            if deadline.expired:
+                raise TimeoutError(f"the database did not answer in time: {exc}") from exc
+            raise
 
 
 def _forget(future: Future[Any]) -> None:

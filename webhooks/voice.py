@@ -2,10 +2,10 @@
 
 Each view parses the signed form into an event (``voiceline.twilio_forms``) and the
 query string it put in its own callback URLs, then runs the service within the deadline
-(``webhooks.deadline``). A caller must always get TwiML that takes their message: if the
-service fails or is late, the caller gets TwiML that records it, and the raw verified
-form goes to the spool, from which ``voiceline.line.recovery`` replays it through the
-same parser once the database answers.
+(``webhooks.deadline.answer_in_time``, on the request's own thread). A caller must always
+get TwiML that takes their message: if the service fails or is late, the caller gets
+TwiML that records it, and the raw verified form goes to the spool, from which
+``voiceline.line.recovery`` replays it through the same parser once the database answers.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from voiceline.line.prompts import Prompts
 from voiceline.twilio_events import RecordingDone
 from voiceline.urls import UrlFor, rule
 from webhooks.blueprint import bp
-from webhooks.deadline import spool_of, within_deadline
+from webhooks.deadline import answer_in_time, spool_of
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def run_for_caller(
             return work(session, now)
 
     try:
-        reply = within_deadline(job, app)
+        reply = answer_in_time(job, app)
     except TimeoutError:
         log.error(
             "%s for call %s missed its deadline; caller gets the fallback", request.path, _sid()

@@ -136,24 +136,20 @@ def directory_dump(output: str | None) -> None:
 
 
 # The web server's settings, chosen by measurement: back-to-back runs of signed
-# POST /twilio/voice (known caller, after hours) at wrk -c16 (3 x 8 s) and -c64 on this
-# 2-core machine, 2026-11-28, under a load average of 11-16 from other work on it (read
-# the ratios, not the absolutes; bare Flask did 1,400-2,700 req/s meanwhile):
-#   SQLite      2 sync workers   ~100 req/s, p99 220-700 ms, c64: 0 fallbacks (3 runs of 3)
-#               2 x 2 threads    ~165-200 req/s, p99 280-940 ms, c64: 0 and 2 fallbacks
-#               2 x 4 threads    ~100-230 req/s, p99 740-1,400 ms, c64: 7 and 10 fallbacks
-#   PostgreSQL  2 sync workers   ~120 req/s, p99 265-540 ms, c64: 0 fallbacks
-#               2 x 2 threads    ~170-250 req/s, p99 210-370 ms, c64: 0 fallbacks
-#               2 x 4 threads    ~230 req/s, p99 125-260 ms, c64: 0 fallbacks
-#   4 sync workers did no better than 2 (~95 req/s on SQLite): the cores are the limit.
-# A sync worker sits idle while its request's work runs on the deadline pool and waits on
-# the database (webhooks.deadline); threads use that time on PostgreSQL. On SQLite every
-# caller's INSERT queues on the one write lock with coarse busy-wait sleeps, and threads
-# lengthen that queue until callers pass the 1.2 s deadline and get the fallback, which
-# the line must not do under load: SQLite keeps sync workers. No --preload: create_app
-# opens the database and starts the spool replayer, which must not be forked.
+# POST /twilio/voice (known caller, after hours) at wrk -c16 on this 2-core machine.
+# 2026-11-29, since the line's work runs on the request's own thread (webhooks.deadline
+# .answer_in_time), PostgreSQL, empty database, 3 rounds of 5 s each, load average ~3,
+# alternating, each against bare Flask served the same way:
+#   2 sync workers     574 req/s, p99 51 ms, 24.4% of bare (2,378 req/s)
+#   2 x 4 threads      293 req/s, p99 98 ms, 15.9% of bare
+#   3 sync workers     487 req/s, p99 47 ms, 23.3% of bare
+# With the work on the request's thread, threads only share one process's GIL: sync
+# workers serve more, on both databases. Earlier (2026-11-28, the work on a pool thread,
+# load average 11-16) threads helped on PostgreSQL and queued callers past the deadline
+# on SQLite, whose one write lock they all wait on. No --preload: create_app opens the
+# database and starts the spool replayer, which must not be forked.
 WEB_WORKERS = 2
-THREADS = {"sqlite": 1, "postgresql": 4}
+THREADS = {"sqlite": 1, "postgresql": 1}
 
 
 def web_settings(database_url: str) -> tuple[int, int]:
@@ -177,7 +173,7 @@ def gunicorn_options(workers: int, threads: int) -> list[str]:
     "--threads",
     type=int,
     envvar="WEB_THREADS",
-    help="Threads per worker. Default: 1 (sync workers) on SQLite, 4 on PostgreSQL.",
+    help="Threads per worker (gthread). Default: 1, sync workers.",
 )
 def serve(bind: str, workers: int | None, threads: int | None) -> None:
     """Run the web app under gunicorn."""

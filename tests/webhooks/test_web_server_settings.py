@@ -16,10 +16,15 @@ def test_the_procfile_serves_through_voiceline_serve() -> None:
     assert shlex.split(line.removeprefix("web:"))[:2] == ["voiceline", "serve"]
 
 
-def test_sqlite_keeps_sync_workers_and_postgresql_gets_threads() -> None:
-    sqlite = gunicorn_options(*web_settings("sqlite:///instance/voiceline.db"))
-    postgres = gunicorn_options(*web_settings("postgresql://voiceline@db/voiceline"))
-    assert sqlite[sqlite.index("--worker-class") + 1] == "sync"
-    assert "--threads" not in sqlite
-    assert postgres[postgres.index("--worker-class") + 1] == "gthread"
-    assert int(postgres[postgres.index("--threads") + 1]) > 1
+def test_both_databases_get_two_sync_workers() -> None:
+    for url in ("sqlite:///instance/voiceline.db", "postgresql://voiceline@db/voiceline"):
+        options = gunicorn_options(*web_settings(url))
+        assert options[options.index("--worker-class") + 1] == "sync"
+        assert options[options.index("--workers") + 1] == "2"
+        assert "--threads" not in options
+
+
+def test_threads_when_asked_for() -> None:
+    options = gunicorn_options(2, 4)
+    assert options[options.index("--worker-class") + 1] == "gthread"
+    assert options[options.index("--threads") + 1] == "4"

@@ -35,6 +35,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, event
+from sqlalchemy.exc import DisconnectionError
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,7 @@ _watchdog = _Watchdog()
 _local = threading.local()
 _connecting = ThreadPoolExecutor(max_workers=4, thread_name_prefix="db-connect")
 _WATCHED_BY = "voiceline.deadline"
+_SHUT = "voiceline.shut_at_deadline"
 
 
 def current() -> Deadline | None:
@@ -180,6 +182,10 @@ def install(engine: Engine) -> None:
 
     @event.listens_for(engine, "checkout")
     def _watch(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if record.info.pop(_SHUT, False):
+            # Its socket was shut at a deadline just as its work ended: the pool opens
+            # another instead of handing this one to the next request.
+            raise DisconnectionError("a connection given up at a deadline")
         deadline = current()
         if deadline is None:
             return
@@ -198,6 +204,8 @@ def install(engine: Engine) -> None:
         deadline.detach(dbapi_connection)
         if is_sqlite:
             dbapi_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        elif deadline.expired:  # it was watched when the deadline came: its socket is shut
+            record.info[_SHUT] = True
 
 
 def _close_late(future: Future[Any]) -> None:

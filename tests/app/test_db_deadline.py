@@ -126,3 +126,15 @@ def test_a_postgres_server_that_stopped_answering_is_given_up_at_the_deadline(
         proxy.restore()
         proxied.dispose()
         proxy.close()
+
+
+def test_a_connection_shut_as_its_work_ended_is_not_handed_on(database: Database) -> None:
+    _postgres(database)
+    with held_to(0.3) as deadline, database.engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+        connection.commit()
+        time.sleep(0.6)  # the work is done, the connection not yet back in the pool
+        assert deadline.expired
+    # The next request gets a working connection, not the one whose socket was shut.
+    with database.session() as session:
+        assert session.execute(text("SELECT 1")).scalar_one() == 1

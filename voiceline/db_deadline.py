@@ -37,6 +37,8 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import DisconnectionError
 
+from voiceline.errors import VoicelineError
+
 log = logging.getLogger(__name__)
 
 # The watchdog looks this often, and acts this much before a deadline, so that the work
@@ -45,7 +47,7 @@ POLL_SECONDS = 0.05
 SQLITE_BUSY_TIMEOUT_MS = 15_000  # outside a deadline (``voiceline.db``)
 
 
-class DeadlinePassed(TimeoutError):
+class DeadlinePassed(VoicelineError, TimeoutError):
     """The database work of a thread ran out of time."""
 
 

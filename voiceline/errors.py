@@ -31,6 +31,7 @@
     │       └── StateError              a stored state or a naive time
     ├── TelephonyError                  the telephony provider refused or was unreachable
     ├── WorkerRefused                   another worker holds the single-worker lock
+    ├── DeadlinePassed (TimeoutError)   the database did not answer before a deadline
     └── DemoError                       the demo could not start
 
 ``InvalidInput`` is a ``ValueError`` too, so code that validates with ``except

@@ -1,12 +1,18 @@
 """Answer Twilio within a deadline, whatever the database does.
 
 Twilio waits 15 s and then plays "an application error has occurred" to whoever is on
-the line, a caller in an emergency or an analyst being paged. So each webhook runs its
-work on a small thread pool and waits at most the app's deadline (1.2 s unless
-``VOICELINE_ANSWER_DEADLINE_SECONDS`` says otherwise); if the work fails or is still
-running then (a database outage, a slow lock), the view answers with
-its fallback and keeps what is needed to finish the job in the spool. Work that finishes
-late still commits: the services are idempotent, so the replay finds it done.
+the line, a caller in an emergency or an analyst being paged. So each webhook waits for
+its work at most the app's deadline (1.2 s unless ``VOICELINE_ANSWER_DEADLINE_SECONDS``
+says otherwise); if the work fails or is not done by then (a database outage, a slow
+lock), the view answers with its fallback and keeps what is needed to finish the job in
+the spool.
+
+- The line's work is all database work: it runs on the request's own thread
+  (``answer_in_time``), and the database gives up at the deadline
+  (``voiceline.db_deadline``). The spool's replay does it later.
+- The SMS and page webhooks' work can also call Twilio: it runs on a small thread pool
+  (``within_deadline``), and work that finishes late still commits: the services are
+  idempotent, so the replay finds it done.
 """
 
 from __future__ import annotations

@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # Flask only where a request runs: a command such as the repo
 # and the pool drops every connection older than the error.
 PING_AFTER_IDLE_SECONDS = 5.0
 _LAST_USED = "voiceline.last_used"
+# How long a SQLite connection waits for another writer's lock (outside a deadline).
+SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
 def make_engine(
@@ -35,7 +37,7 @@ def make_engine(
     Every connection keeps the deadline of a thread that has one (``db_deadline``).
     """
     if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {"timeout": 15})
+        kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -44,17 +46,19 @@ def make_engine(
             cursor.execute("PRAGMA foreign_keys=ON")
             if ":memory:" not in url and url not in ("sqlite://", "sqlite:///"):
                 cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=15000")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
             cursor.close()
 
         event.listen(engine, "savepoint", _begin_before_savepoint)
         event.listen(engine.pool, "checkin", _restore_synchronous)
-        db_deadline.install(engine)
+        db_deadline.install(engine, SQLITE_BUSY_TIMEOUT_MS)
         return engine
     kwargs.setdefault("connect_args", {"connect_timeout": 2})
     engine = create_engine(url, **kwargs)
-    db_deadline.install(engine)  # first: the idle test below is held to a deadline too
+    db_deadline.install(
+        engine, SQLITE_BUSY_TIMEOUT_MS
+    )  # first: the idle test below is held to a deadline too
     _ping_when_idle(engine, ping_after_idle)
     return engine
 

@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 # The watchdog looks this often, and acts this much before a deadline, so that the work
 # has failed by the deadline itself.
 POLL_SECONDS = 0.05
-SQLITE_BUSY_TIMEOUT_MS = 15_000  # outside a deadline (``voiceline.db``)
 
 
 class DeadlinePassed(VoicelineError, TimeoutError):
@@ -70,13 +69,11 @@ class Deadline:
                 raise DeadlinePassed("the answer's deadline passed before the database answered")
             self._connections.append(dbapi_connection)
 
-    def detach(self, dbapi_connection: Any) -> bool:
-        """Stop watching a connection; return True if it was watched."""
+    def detach(self, dbapi_connection: Any) -> None:
+        """Stop watching a connection."""
         with self._lock:
             if dbapi_connection in self._connections:
                 self._connections.remove(dbapi_connection)
-                return True
-            return False
 
     def expire(self) -> None:
         """Make every watched connection give up now."""
@@ -162,8 +159,11 @@ def held_to(seconds: float) -> Iterator[Deadline]:
         _local.deadline = previous
 
 
-def install(engine: Engine) -> None:
+def install(engine: Engine, sqlite_busy_timeout_ms: int) -> None:
     """Make ``engine``'s connections keep the deadline of the thread that uses them.
+
+    ``sqlite_busy_timeout_ms`` is how long a SQLite connection waits for a writer's lock
+    outside a deadline: what it goes back to when checked in.
 
     Installed before any other checkout listener, so a test of an idle connection (which
     can hang on a dead server as well as a query) is watched too.
@@ -205,7 +205,7 @@ def install(engine: Engine) -> None:
             return
         deadline.detach(dbapi_connection)
         if is_sqlite:
-            dbapi_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            dbapi_connection.execute(f"PRAGMA busy_timeout={sqlite_busy_timeout_ms}")
         elif deadline.expired:  # it was watched when the deadline came: its socket is shut
             record.info[_SHUT] = True
 

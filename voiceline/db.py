@@ -56,9 +56,8 @@ def make_engine(
         return engine
     kwargs.setdefault("connect_args", {"connect_timeout": 2})
     engine = create_engine(url, **kwargs)
-    db_deadline.install(
-        engine, SQLITE_BUSY_TIMEOUT_MS
-    )  # first: the idle test below is held to a deadline too
+    # First: the idle test below is held to a deadline too.
+    db_deadline.install(engine, SQLITE_BUSY_TIMEOUT_MS)
     _ping_when_idle(engine, ping_after_idle)
     return engine
 

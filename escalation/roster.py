@@ -9,7 +9,7 @@ becomes a ``Recipient`` with their SMS and voice numbers, and ``sms_stopped`` wh
 SMS number texted STOP.
 
 The pager asks this at every escalation step, so it reads plain rows in one statement
-(``ON_CALL_ROWS``, one round trip) whatever the targets: the rotations, their members, the
+(``on_call_rows``, one round trip) whatever the targets: the rotations, their members, the
 overrides in force, the analysts named, and the contact methods of every analyst among
 them. It grows with neither a rotation's override history nor the number of rotations.
 
@@ -21,9 +21,10 @@ the engine skips the step at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -32,7 +33,6 @@ from sqlalchemy import (
     String,
     bindparam,
     cast,
-    lambda_stmt,
     literal_column,
     null,
     select,
@@ -107,6 +107,9 @@ def _part(part: int, **columns: Any) -> Select[Any]:
     )
 
 
+_INSIDE = ("position", "override_id", "analyst_id")  # only to order the rows
+
+
 # Constants are written into the statement: parameters would be sent and bound each time.
 _ONE, _ZERO = literal_column("1", Integer()), literal_column("0", Integer())
 
@@ -137,64 +140,94 @@ def _code(analyst_id: Any) -> Any:
 _INSTANT = (
     select(bindparam("at", type_=OverrideRow.ends_at.type).label("at")).offset(_ZERO).subquery()
 )
-_PARTS = union_all(
-    _part(
-        _ROTATION,
-        rotation_id=RotationRow.id,
-        code=RotationRow.code,
-        name=RotationRow.name,
-        time_zone=RotationRow.time_zone,
-        shift_length=RotationRow.shift_length,
-        handoff_anchor=RotationRow.handoff_anchor,
-        hours=RotationRow.hours,
-    ).where(RotationRow.code.in_(bindparam("rotations", expanding=True))),
-    _part(
-        _MEMBER,
-        rotation_id=RotationMember.rotation_id,
-        position=RotationMember.position,
-        analyst_id=RotationMember.analyst_id,
+
+
+def _named(column: Any, kind: str, count: int) -> Any:
+    """``column`` is one of ``count`` values, each its own parameter (``kind_0``, ...)."""
+    return column.in_([bindparam(f"{kind}_{n}") for n in range(count)])
+
+
+def _parts(rotations: int, on_call: int, analysts: int) -> list[Select[Any]]:
+    """The statement's parts for so many codes of each kind: none for a kind without codes."""
+    parts = []
+    if rotations:
+        parts.append(_part(
+            _ROTATION,
+            rotation_id=RotationRow.id,
+            code=RotationRow.code,
+            name=RotationRow.name,
+            time_zone=RotationRow.time_zone,
+            shift_length=RotationRow.shift_length,
+            handoff_anchor=RotationRow.handoff_anchor,
+            hours=RotationRow.hours,
+        ).where(_named(RotationRow.code, "rotation", rotations)))  # fmt: skip
+        parts.append(_part(
+            _MEMBER,
+            rotation_id=RotationMember.rotation_id,
+            position=RotationMember.position,
+            analyst_id=RotationMember.analyst_id,
+        )
+        .select_from(RotationMember)
+        .join(RotationRow, RotationRow.id == RotationMember.rotation_id)
+        .where(_named(RotationRow.code, "rotation", rotations)))  # fmt: skip
+    if on_call:
+        parts.append(_part(
+            _OVERRIDE,
+            rotation_id=OverrideRow.rotation_id,
+            starts_at=OverrideRow.starts_at,
+            override_id=OverrideRow.id,
+            analyst_id=OverrideRow.analyst_id,
+            replaces=_code(OverrideRow.replaces_analyst_id),
+            ends_at=OverrideRow.ends_at,
+        )
+        .select_from(_INSTANT)
+        .join(
+            OverrideRow,
+            (OverrideRow.ends_at > _INSTANT.c.at) & (OverrideRow.starts_at <= _INSTANT.c.at),
+        )
+        .join(RotationRow, RotationRow.id == OverrideRow.rotation_id)
+        .where(_named(RotationRow.code, "on_call", on_call)))  # fmt: skip
+    if analysts:
+        parts.append(_part(_ANALYST, analyst_id=Analyst.id).where(
+            _named(Analyst.code, "analyst", analysts)
+        ))  # fmt: skip
+    return parts
+
+
+@lru_cache(maxsize=128)
+def _statement(rotations: int, on_call: int, analysts: int) -> Select[Any]:
+    """The roster's statement for so many rotation, on-call and analyst codes.
+
+    Each code is a parameter of its own, so a statement is made, compiled and prepared once
+    per count of codes and reused as it is: an expanding IN would have SQLAlchemy render the
+    statement's text anew at every call, and the prepared statement would be the same.
+    """
+    parts = _parts(rotations, on_call, analysts)
+    found = union_all(*parts).subquery("parts") if len(parts) > 1 else parts[0].subquery("parts")
+    # Each row's analyst (none in a rotation's own row) as a Recipient's fields.
+    return select(
+        *[found.c[name] for name in _COLUMNS if name not in _INSIDE],
+        _code(found.c.analyst_id).label("analyst"),
+        _first(ContactMethod.address, found.c.analyst_id, "sms").label("sms"),
+        _first(ContactMethod.is_opted_out, found.c.analyst_id, "sms").label("sms_stopped"),
+        _first(ContactMethod.address, found.c.analyst_id, "voice").label("voice"),
+    ).order_by(
+        found.c.rotation_id, found.c.part, found.c.position, found.c.starts_at, found.c.override_id
     )
-    .select_from(RotationMember)
-    .join(RotationRow, RotationRow.id == RotationMember.rotation_id)
-    .where(RotationRow.code.in_(bindparam("rotations", expanding=True))),
-    _part(
-        _OVERRIDE,
-        rotation_id=OverrideRow.rotation_id,
-        starts_at=OverrideRow.starts_at,
-        override_id=OverrideRow.id,
-        analyst_id=OverrideRow.analyst_id,
-        replaces=_code(OverrideRow.replaces_analyst_id),
-        ends_at=OverrideRow.ends_at,
-    )
-    .select_from(_INSTANT)
-    .join(
-        OverrideRow,
-        (OverrideRow.ends_at > _INSTANT.c.at) & (OverrideRow.starts_at <= _INSTANT.c.at),
-    )
-    .join(RotationRow, RotationRow.id == OverrideRow.rotation_id)
-    .where(RotationRow.code.in_(bindparam("on_call", expanding=True))),
-    _part(_ANALYST, analyst_id=Analyst.id).where(
-        Analyst.code.in_(bindparam("analysts", expanding=True))
-    ),
-).subquery("parts")
-# Each row's analyst (none in a rotation's own row) as a Recipient's fields; the columns
-# that serve only to order the rows stay inside.
-_ROWS = select(
-    *[_PARTS.c[name] for name in _COLUMNS if name not in ("position", "override_id", "analyst_id")],
-    _code(_PARTS.c.analyst_id).label("analyst"),
-    _first(ContactMethod.address, _PARTS.c.analyst_id, "sms").label("sms"),
-    _first(ContactMethod.is_opted_out, _PARTS.c.analyst_id, "sms").label("sms_stopped"),
-    _first(ContactMethod.address, _PARTS.c.analyst_id, "voice").label("voice"),
-).order_by(
-    _PARTS.c.rotation_id,
-    _PARTS.c.part,
-    _PARTS.c.position,
-    _PARTS.c.starts_at,
-    _PARTS.c.override_id,
-)
-# Made once: each call finds the compiled statement by this code alone, where a plain
-# statement's cache key would be built anew by walking all of it at every call.
-ON_CALL_ROWS = lambda_stmt(lambda: _ROWS)
+
+
+def on_call_rows(
+    rotations: Sequence[str], on_call: Sequence[str], analysts: Sequence[str], at: datetime
+) -> tuple[Select[Any], dict[str, Any]]:
+    """Return the statement that reads the roster's rows for these codes, and its parameters.
+
+    ``rotations`` are the codes of rotation and on-call targets, ``on_call`` those of on-call
+    targets (whose overrides in force at ``at`` are read), ``analysts`` those of analysts.
+    """
+    params: dict[str, Any] = {"at": at}
+    for kind, codes in (("rotation", rotations), ("on_call", on_call), ("analyst", analysts)):
+        params.update((f"{kind}_{n}", code) for n, code in enumerate(codes))
+    return _statement(len(rotations), len(on_call), len(analysts)), params
 
 
 @dataclass
@@ -211,16 +244,14 @@ def _read(
     the overrides in force at ``at``; and every analyst found, as a Recipient by code."""
     rotations: dict[str, _Rotation] = {}
     recipients: dict[str, Recipient] = {}
-    params = {
-        "rotations": sorted({t.ref for t in wanted if t.kind in ("on_call", "rotation")}),
-        "on_call": sorted({t.ref for t in wanted if t.kind == "on_call"}),
-        "analysts": sorted({t.ref for t in wanted if t.kind == "analyst"}),
-        "at": at,
-    }
-    if not params["rotations"] and not params["analysts"]:
+    codes = sorted({t.ref for t in wanted if t.kind in ("on_call", "rotation")})
+    on_call = sorted({t.ref for t in wanted if t.kind == "on_call"})
+    analysts = sorted({t.ref for t in wanted if t.kind == "analyst"})
+    if not codes and not analysts:
         return rotations, recipients
+    statement, params = on_call_rows(codes, on_call, analysts, at)
     by_id: dict[int, _Rotation] = {}
-    for row in session.connection().execute(ON_CALL_ROWS, params):
+    for row in session.connection().execute(statement, params):
         if row.part == _ROTATION:
             values = RotationValues(row.code, row.name, row.time_zone, row.shift_length,
                                     row.handoff_anchor, row.hours)  # fmt: skip

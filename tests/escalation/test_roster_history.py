@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from escalation.policy import Target
-from escalation.roster import ON_CALL_ROWS, resolve_targets
+from escalation.roster import on_call_rows, resolve_targets
 from oncall.models import Analyst, ContactMethod, Override, Rotation, RotationMember
 from voiceline.db import Database
 
@@ -62,8 +62,8 @@ def _rows_read(database: Database, target: Target) -> tuple[list[str], int]:
     statement read."""
     with database.session() as session:
         roster = resolve_targets(session, [target], NOW)
-        params = {"rotations": [target.ref], "on_call": [target.ref], "analysts": [], "at": NOW}
-        rows = session.connection().execute(ON_CALL_ROWS, params).all()
+        statement, params = on_call_rows([target.ref], [target.ref], [], NOW)
+        rows = session.connection().execute(statement, params).all()
         read = [row for row in rows if row.starts_at is not None]  # an override's row
     return [r.analyst for r in roster.recipients[target]], len(read)
 

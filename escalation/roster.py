@@ -237,37 +237,42 @@ class _Rotation:
     overrides: list[Override] = field(default_factory=list)
 
 
+_Contact = tuple[str | None, str | None, bool]  # an analyst's SMS and voice numbers, SMS STOP
+
+
 def _read(
     session: Session, wanted: set[Target], at: datetime
-) -> tuple[dict[str, _Rotation], dict[str, Recipient]]:
+) -> tuple[dict[str, _Rotation], dict[str, _Contact]]:
     """Return the rotations the targets name, with their members and, for on-call targets,
-    the overrides in force at ``at``; and every analyst found, as a Recipient by code."""
+    the overrides in force at ``at``; and the numbers of every analyst found, by code."""
     rotations: dict[str, _Rotation] = {}
-    recipients: dict[str, Recipient] = {}
+    contacts: dict[str, _Contact] = {}
     codes = sorted({t.ref for t in wanted if t.kind in ("on_call", "rotation")})
     on_call = sorted({t.ref for t in wanted if t.kind == "on_call"})
     analysts = sorted({t.ref for t in wanted if t.kind == "analyst"})
     if not codes and not analysts:
-        return rotations, recipients
+        return rotations, contacts
     statement, params = on_call_rows(codes, on_call, analysts, at)
     by_id: dict[int, _Rotation] = {}
-    for row in session.connection().execute(statement, params):
-        if row.part == _ROTATION:
-            values = RotationValues(row.code, row.name, row.time_zone, row.shift_length,
-                                    row.handoff_anchor, row.hours)  # fmt: skip
-            by_id[row.rotation_id] = rotations[row.code] = _Rotation(values)
+    # Unpacked in the statement's column order: a row's fields by name cost more than the
+    # rest of reading it.
+    for (rotation_id, part, starts_at, replaces, ends_at, code, name, time_zone, shift_length,
+         handoff_anchor, hours, analyst, sms, sms_stopped, voice) in session.connection().execute(
+        statement, params
+    ).all():  # fmt: skip
+        if part == _ROTATION:
+            values = RotationValues(code, name, time_zone, shift_length, handoff_anchor, hours)
+            by_id[rotation_id] = rotations[code] = _Rotation(values)
             continue
-        if row.part == _MEMBER:
-            by_id[row.rotation_id].members.append(row.analyst)
-        elif row.part == _OVERRIDE:
-            by_id[row.rotation_id].overrides.append(
-                Override(analyst=row.analyst, start=row.starts_at, end=row.ends_at,
-                         replaces=row.replaces)
-            )  # fmt: skip
-        if row.analyst not in recipients:
-            recipients[row.analyst] = Recipient(analyst=row.analyst, sms=row.sms, voice=row.voice,
-                                                sms_stopped=bool(row.sms and row.sms_stopped))  # fmt: skip
-    return rotations, recipients
+        if part == _MEMBER:
+            by_id[rotation_id].members.append(analyst)
+        elif part == _OVERRIDE:
+            by_id[rotation_id].overrides.append(
+                Override(analyst=analyst, start=starts_at, end=ends_at, replaces=replaces)
+            )
+        if analyst not in contacts:
+            contacts[analyst] = (sms, voice, bool(sms and sms_stopped))
+    return rotations, contacts
 
 
 def resolve_targets(session: Session, targets: Iterable[Target], now: datetime) -> ResolvedRoster:
@@ -275,7 +280,7 @@ def resolve_targets(session: Session, targets: Iterable[Target], now: datetime) 
     wanted = set(targets)
     roster = ResolvedRoster()
     problems: dict[Target, str] = {}
-    rotations, recipients = _read(session, wanted, now)
+    rotations, contacts = _read(session, wanted, now)
     # Who each target is, by code: every analyst it can be came with their numbers.
     chosen: dict[Target, list[str]] = {}
     for target in sorted(wanted, key=lambda t: (t.kind, t.ref)):
@@ -296,11 +301,16 @@ def resolve_targets(session: Session, targets: Iterable[Target], now: datetime) 
             problems[target] = f"rotation {target.ref} cannot be read: {exc}"
             continue
         chosen[target] = [code] if code is not None else []
+    recipients: dict[str, Recipient] = {}  # made only for the analysts chosen
     for target, codes in chosen.items():
-        if target.kind == "analyst" and target.ref not in recipients:
+        if target.kind == "analyst" and target.ref not in contacts:
             problems[target] = f"analyst {target.ref} does not exist"
             continue
-        roster.recipients[target] = [recipients[c] for c in codes if c in recipients]
+        for code in codes:
+            if code in contacts and code not in recipients:
+                sms, voice, stopped = contacts[code]
+                recipients[code] = Recipient(code, sms=sms, voice=voice, sms_stopped=stopped)
+        roster.recipients[target] = [recipients[c] for c in codes if c in contacts]
     roster.problems = [problems[t] for t in sorted(problems, key=lambda t: (t.kind, t.ref))]
     return roster
 

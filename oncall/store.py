@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -114,15 +115,38 @@ def schedule_of(
     ``overrides`` are pure Overrides in their stored order (start, then id), for any layer;
     each is put on the rotation's layer, as ``schedule_for`` does.
     """
-    layer = Layer(
-        values.code, rotation_of(values, members), rotation_hours(values.code, values.hours)
-    )
+    try:
+        hours = None if values.hours is None else tuple(values.hours)
+        layer = _layer(values.code, values.name, values.time_zone, values.shift_length,
+                       values.handoff_anchor, hours, tuple(members))  # fmt: skip
+    except TypeError:  # stored hours that are not plain text: not kept, refused as before
+        layer = Layer(
+            values.code, rotation_of(values, members), rotation_hours(values.code, values.hours)
+        )
     return Schedule(
         values.name,
         values.time_zone,
         (layer,),
         tuple(replace(o, layer=values.code) for o in overrides),
     )
+
+
+# The pager builds a rotation's layer at every escalation step from the same stored fields:
+# it is made once per distinct fields and members, the key being the values themselves
+# (read in the caller's transaction), so an edit is a new key and nothing goes stale.
+@lru_cache(maxsize=1024)
+def _layer(
+    code: str,
+    name: str,
+    time_zone: str,
+    shift_length: str,
+    handoff_anchor: str,
+    hours: tuple[Any, ...] | None,
+    members: tuple[str, ...],
+) -> Layer:
+    values = RotationValues(code, name, time_zone, shift_length, handoff_anchor,
+                            None if hours is None else list(hours))  # fmt: skip
+    return Layer(code, rotation_of(values, members), rotation_hours(code, hours))
 
 
 def override_for(row: OverrideRow, layer: str, *, label: Label = by_code) -> Override:

@@ -15,6 +15,7 @@ import pytest
 from line_desk import ALICE, CHRIS, LA, LEE, LONDON, PAT, STRANGER, count, events, incidents
 from sqlalchemy import select
 
+from escalation.wiring import settle
 from voiceline import extensions
 from voiceline.clock import ManualClock
 from voiceline.incidents.models import IncidentEvent, Recording
@@ -40,14 +41,30 @@ def test_covered_emergency_after_hours(line, caller, clock: ManualClock) -> None
     thanks, recording_sid = call.leave_message()
     assert "will call you back within 30 minutes" in thanks.says()
     assert thanks.verbs()[-1] == "Hangup"
+    # Paging starts on a thread of its own once the message is committed: let it run.
+    assert settle(line)
     [incident] = incidents(line)
     assert incident.priority == "emergency"
     assert incident.call_sid == call.call_sid
     assert incident.clock_started_at == finished
     assert incident.deadline_at == finished + timedelta(minutes=30)
     assert (incident.target_minutes, incident.target_clock) == (30, "wall")
-    assert incident.next_due_at == finished  # due for paging at once
-    assert events(line, incident.id) == ["opened", "message_recorded", "handed_over_to_paging"]
+    # Paged at once: handed over as the message was saved, and its escalation began with
+    # the clock still there, so no timer had to pass (its log says so, below).
+    with extensions.database(line).session() as session:
+        handed_over = session.scalars(
+            select(IncidentEvent.at).filter_by(
+                incident_id=incident.id, kind="handed_over_to_paging"
+            )
+        ).one()
+    assert handed_over == finished
+    logged = events(line, incident.id)
+    assert logged[:4] == [
+        "opened",
+        "message_recorded",
+        "handed_over_to_paging",
+        "escalation_started",
+    ]
     assert count(line, Recording) == 1
 
 

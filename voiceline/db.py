@@ -115,6 +115,41 @@ def sync_to_disk_later(session: Session) -> None:
     connection.connection.info[_RELAXED] = True
 
 
+def each_statement_commits(session: Session) -> None:
+    """Let each statement of this new session commit on its own, until ``begin_writes``.
+
+    For a request that reads, then writes at most one statement, and needs no snapshot
+    common to its reads (PostgreSQL's READ COMMITTED takes one per statement anyway):
+    a call's answer. PostgreSQL then spends no round trip on BEGIN and none on COMMIT,
+    two of the answer's four, each a wait on the server while the caller waits and a
+    sync web worker serves nobody else. A request that finds it must write more than
+    once calls ``begin_writes`` first. On SQLite this does nothing: pysqlite begins a
+    transaction only at the first write already. Call it before the session's first
+    statement; the pool puts the connection back in its usual mode when it returns.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+def begin_writes(session: Session) -> None:
+    """Open a transaction for the writes that follow, where ``each_statement_commits`` ran.
+
+    They then commit together, with the session; elsewhere the session's transaction is
+    already open and this does nothing.
+    """
+    connection = session.connection()
+    dbapi_connection = connection.connection.dbapi_connection
+    if (
+        connection.dialect.name == "postgresql"
+        and getattr(dbapi_connection, "autocommit", False)
+        and dbapi_connection.info.transaction_status == _IDLE  # type: ignore[union-attr]
+    ):
+        connection.exec_driver_sql("BEGIN")
+
+
+_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE: no transaction open on the connection
+
+
 def _restore_synchronous(dbapi_connection: Any, record: Any) -> None:
     if record.info.pop(_RELAXED, False) and dbapi_connection is not None:
         dbapi_connection.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")

@@ -22,7 +22,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from voiceline.customers.entitlement import Route, decide
 from voiceline.customers.services import Target, plan_terms_for
-from voiceline.db import sync_to_disk_later
+from voiceline.db import begin_writes, each_statement_commits, sync_to_disk_later
 from voiceline.hours import is_open_at
 from voiceline.incidents.log import log_event
 from voiceline.incidents.models import Incident
@@ -170,7 +170,12 @@ def caller_number(leg: CallLeg) -> str | None:
 
 
 def answer(session: Session, event: IncomingCall, now: datetime, url_for: UrlFor) -> Reply:
-    """Answer a new call: identify the caller and choose the path for this moment."""
+    """Answer a new call: identify the caller and choose the path for this moment.
+
+    Every path but a repeat call writes one statement, the call's row, so the answer's
+    reads and that write each commit alone (``each_statement_commits``).
+    """
+    each_statement_commits(session)
     leg = event.call
     number = caller_number(leg)
     view, existing = view_and_open_incident(session, number, now)
@@ -179,6 +184,7 @@ def answer(session: Session, event: IncomingCall, now: datetime, url_for: UrlFor
     # Only an emergency that is being paged turns a new call into an update: a caller with
     # a next-business-day message open must still reach the menu if the business is down.
     if existing is not None and existing.priority in PAGED_PRIORITIES:
+        begin_writes(session)  # the call's row and the incident's log, together
         _store_new_call(session, leg, view, "repeat", incident_id=existing.id)
         log_event(session, existing, "caller_called_again", now, actor=number, call_sid=leg.sid)
         _say_status(response, view, existing, session)

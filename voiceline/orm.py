@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
+    ColumnElement,
     Connection,
     DateTime,
     MetaData,
     Table,
     TypeDecorator,
+    bindparam,
     event,
     func,
+    select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
@@ -69,7 +72,12 @@ def _refuse_rewriting_history(session: Session, flush_context: object, instances
 
 
 def insert_unless_present(
-    model: type[Base], key: str, *, commit_without_flush_wait: bool = False
+    model: type[Base],
+    key: str,
+    *,
+    commit_without_flush_wait: bool = False,
+    only_if: ColumnElement[bool] | None = None,
+    columns: Sequence[str] = (),
 ) -> Callable[[Connection, dict[str, Any]], bool]:
     """Return an insert of one ``model`` row that does nothing when its unique ``key`` is taken.
 
@@ -86,10 +94,22 @@ def insert_unless_present(
     that transaction's COMMIT returns without waiting for the server to flush its WAL.
     For rows a power cut may lose without harm, as ``voiceline.db.sync_to_disk_later``
     does on SQLite; the next transaction on the connection is synchronous again.
+
+    With ``only_if`` the row is inserted only where that condition holds when the
+    statement runs (``INSERT ... SELECT ... WHERE``), its ``columns`` given as parameters:
+    a check and the write it guards in one statement, without a transaction around them.
     """
     table = cast(Table, model.__table__)
+
+    def insert_for(dialect: Any) -> Any:
+        insert = dialect.insert(table)
+        if only_if is not None:
+            row = select(*[bindparam(c, type_=table.c[c].type) for c in columns]).where(only_if)
+            insert = insert.from_select(list(columns), row)
+        return insert.on_conflict_do_nothing(index_elements=[table.c[key]])
+
     statements: dict[str, Any] = {
-        name: dialect.insert(table).on_conflict_do_nothing(index_elements=[table.c[key]])
+        name: insert_for(dialect)
         for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
     }
     if commit_without_flush_wait:

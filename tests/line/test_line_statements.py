@@ -23,10 +23,11 @@ from bench.history import add_incident_history
 from tests.line_helpers import CallDriver
 from voiceline import extensions
 
-# The directory's version (caller, plan and service block are kept in memory while it
-# holds) with the repeat-caller check beside it in one SELECT, and the call's row (one
-# INSERT that a retried request leaves alone). Raise it only with a reason.
-STATEMENTS_PER_CALL = 2
+# A caller seen before is kept in memory (caller, plan and service block): the call's row
+# is one INSERT that checks, as it writes, that the directory's version still holds and
+# that the caller has no open incident, and that a retried request leaves alone. Raise
+# it only with a reason.
+STATEMENTS_PER_CALL = 1
 
 
 class Statements:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import ColumnElement, Engine, Select, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from voiceline.customers.business_time import BusinessCalendar
@@ -97,6 +97,18 @@ class DirectoryCache:
             return listing, None
         return listing, session.connection().scalar(*asked)
 
+    def kept(self, number: str | None) -> tuple[Listing, int] | None:
+        """Return the caller of ``number`` if kept, with the version it was read at.
+
+        Reads nothing: whoever acts on it checks ``version_is`` in the same statement.
+        """
+        with self._lock:
+            kept = self._listings.get(number)
+            if kept is None or self._version is None:
+                return None
+            self._listings.move_to_end(number)
+            return kept, self._version
+
     def _with_version(self, statement: Select[Any]) -> Select[Any]:
         """Return ``statement`` beside the version, as two scalar subqueries (built once)."""
         combined = self._combined.get(id(statement))
@@ -157,6 +169,11 @@ def _load(
         )
     customer = contact.customer
     return Listing(Caller(number, contact, customer), calendar_for(customer), service)
+
+
+def version_is(parameter: str) -> ColumnElement[bool]:
+    """Return the condition that the directory's version is still the bound ``parameter``."""
+    return _VERSION.scalar_subquery() == bindparam(parameter)
 
 
 _caches: weakref.WeakKeyDictionary[Engine, DirectoryCache] = weakref.WeakKeyDictionary()

@@ -88,6 +88,16 @@ def view_of(session: Session, number: str | None, now: datetime) -> CallView:
     return _view(directory_cache(session).listing(session, number), now)
 
 
+def kept_view(session: Session, number: str | None, now: datetime) -> tuple[CallView, int] | None:
+    """Return the view of a caller the directory cache keeps, and the directory version it
+    holds for, reading nothing; None when the caller is not kept."""
+    found = directory_cache(session).kept(number)
+    if found is None:
+        return None
+    listing, version = found
+    return _view(listing, now), version
+
+
 def _view(listing: Listing, now: datetime) -> CallView:
     prompts = listing.memo.get("prompts")
     if prompts is None:

@@ -16,27 +16,26 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from voiceline.customers.entitlement import Route, decide
 from voiceline.customers.services import Target, plan_terms_for
-from voiceline.db import begin_writes, each_statement_commits, sync_to_disk_later
+from voiceline.db import begin_writes, each_statement_commits
 from voiceline.hours import is_open_at
 from voiceline.incidents.log import log_event
 from voiceline.incidents.models import Incident
+from voiceline.line.call_rows import ensure_call, store_first_call, store_new_call, stored_call
 from voiceline.line.caller_view import (
     CallView,
     kept_answer,
+    kept_view,
     terms_of,
     view_and_open_incident,
     view_of,
 )
 from voiceline.line.incidents import PAGED_PRIORITIES
-from voiceline.line.models import Call
 from voiceline.line.prompts import Prompts
-from voiceline.orm import insert_unless_present
 from voiceline.phones import caller_e164
 from voiceline.twilio_events import CallLeg, DialEnded, IncomingCall, KeyPressed
 from voiceline.urls import UrlFor
@@ -106,63 +105,6 @@ def fallback_twiml(url_for: UrlFor, prompts: Prompts | None = None) -> VoiceResp
 # --- the call, step by step ---------------------------------------------------------------
 
 
-def stored_call(session: Session, call_sid: str) -> Call | None:
-    """Return the row of an inbound call, if it was stored."""
-    return session.scalars(select(Call).filter_by(call_sid=call_sid)).one_or_none()
-
-
-def ensure_call(session: Session, leg: CallLeg, view: CallView, route: str) -> Call:
-    """Return the call's row, storing it on its first request."""
-    call = stored_call(session, leg.sid)
-    if call is None:
-        call = Call(
-            call_sid=leg.sid,
-            direction="inbound",
-            from_number=leg.from_number,
-            to_number=leg.to_number,
-            customer_id=view.caller.customer.id if view.caller.customer else None,
-            contact_id=view.caller.contact.id if view.caller.contact else None,
-            route=route,
-            started_at=view.now,
-            status=leg.status,
-        )
-        session.add(call)
-        session.flush()
-    return call
-
-
-_insert_call = insert_unless_present(Call, "call_sid", commit_without_flush_wait=True)
-
-
-def _store_new_call(
-    session: Session, leg: CallLeg, view: CallView, route: str, incident_id: int | None = None
-) -> None:
-    """Store the row of a call just answered, unless a retry of its request already did.
-
-    The answer is the one request of a call that always writes, so it writes in one
-    statement, and does not wait for the disk (``sync_to_disk_later`` on SQLite, the
-    statement's own ``synchronous_commit`` off on PostgreSQL): the row says
-    which way the call went, and is on disk with the call's next step, the message.
-    The later steps of the call (``ensure_call``) find the row it left.
-    """
-    sync_to_disk_later(session)
-    _insert_call(
-        session.connection(),
-        {
-            "call_sid": leg.sid,
-            "direction": "inbound",
-            "from_number": leg.from_number,
-            "to_number": leg.to_number,
-            "customer_id": view.caller.customer.id if view.caller.customer else None,
-            "contact_id": view.caller.contact.id if view.caller.contact else None,
-            "incident_id": incident_id,
-            "route": route,
-            "started_at": view.now,
-            "status": leg.status,
-        },
-    )
-
-
 def caller_number(leg: CallLeg) -> str | None:
     """Return the caller's number in E.164, or None when withheld or unreadable."""
     # Twilio gives the caller's country when it knows it; local digits are read in it.
@@ -172,21 +114,27 @@ def caller_number(leg: CallLeg) -> str | None:
 def answer(session: Session, event: IncomingCall, now: datetime, url_for: UrlFor) -> Reply:
     """Answer a new call: identify the caller and choose the path for this moment.
 
-    Every path but a repeat call writes one statement, the call's row, so the answer's
-    reads and that write each commit alone (``each_statement_commits``).
+    A caller the directory cache keeps is answered in one statement, the call's row
+    written on the condition that what was kept still holds (``_answer_kept``). Otherwise
+    the directory's version and the caller's open incident are read first. Every path
+    but a repeat call writes one statement, so each statement commits alone
+    (``each_statement_commits``).
     """
     each_statement_commits(session)
     leg = event.call
     number = caller_number(leg)
+    kept = _answer_kept(session, leg, number, now, url_for)
+    if kept is not None:
+        return kept
     view, existing = view_and_open_incident(session, number, now)
-    response = VoiceResponse()
 
     # Only an emergency that is being paged turns a new call into an update: a caller with
     # a next-business-day message open must still reach the menu if the business is down.
     if existing is not None and existing.priority in PAGED_PRIORITIES:
         begin_writes(session)  # the call's row and the incident's log, together
-        _store_new_call(session, leg, view, "repeat", incident_id=existing.id)
+        store_new_call(session, leg, view, "repeat", incident_id=existing.id)
         log_event(session, existing, "caller_called_again", now, actor=number, call_sid=leg.sid)
+        response = VoiceResponse()
         _say_status(response, view, existing, session)
         view.say(response, "repeat_add")
         record_message(response, view, url_for, "addendum", incident=str(existing.id))
@@ -194,12 +142,38 @@ def answer(session: Session, event: IncomingCall, now: datetime, url_for: UrlFor
 
     # The call's row is written last: on SQLite the INSERT takes the database's one write
     # lock until the commit, and every other caller's INSERT waits on it meanwhile.
+    route, twiml = _first_answer(view, now, url_for)
+    store_new_call(session, leg, view, route)
+    return Reply(twiml)
+
+
+def _answer_kept(
+    session: Session, leg: CallLeg, number: str | None, now: datetime, url_for: UrlFor
+) -> Reply | None:
+    """Answer a kept caller with one statement; None when it wrote nothing.
+
+    The answer is worked out from the kept listing as for a caller with no open
+    incident, and its row is written only if the directory is still the version the
+    listing was read at and the caller has no open incident (``store_first_call``).
+    If either changed, or a retry of this request already wrote the row, the answer is
+    dropped and the caller is answered the long way, which reads both.
+    """
+    found = kept_view(session, number, now)
+    if found is None:
+        return None
+    view, version = found
+    route, twiml = _first_answer(view, now, url_for)
+    if store_first_call(session, leg, view, route, version):
+        return Reply(twiml)
+    return None
+
+
+def _first_answer(view: CallView, now: datetime, url_for: UrlFor) -> tuple[str, str]:
+    """Return the route of a call from a caller with no open emergency, and its TwiML."""
     if not view.caller.is_authorized or view.caller.customer is None:
         decision = decide(None, view.calendar, now)
         if decision.route is Route.DESK and _desk_number(view):
-            reply = Reply(kept_answer(view, url_for, "desk", lambda: _dial_desk(view, url_for)))
-            _store_new_call(session, leg, view, "desk")
-            return reply
+            return "desk", kept_answer(view, url_for, "desk", lambda: _dial_desk(view, url_for))
 
         def unknown() -> VoiceResponse:
             response = VoiceResponse()
@@ -208,29 +182,24 @@ def answer(session: Session, event: IncomingCall, now: datetime, url_for: UrlFor
             record_message(response, view, url_for, "unverified")
             return response
 
-        reply = Reply(kept_answer(view, url_for, "unknown", unknown))
-        _store_new_call(session, leg, view, "unknown")
-        return reply
+        return "unknown", kept_answer(view, url_for, "unknown", unknown)
 
     decision = decide(terms_of(view), view.calendar, now)
     route = decision.route
     if route is Route.DESK and _desk_number(view):
-        answer = kept_answer(view, url_for, "desk", lambda: _dial_desk(view, url_for))
-    else:
+        return route.value, kept_answer(view, url_for, "desk", lambda: _dial_desk(view, url_for))
 
-        def menu_or_message() -> VoiceResponse:
-            response = VoiceResponse()
-            view.say(response, "greeting")
-            if route in (Route.EMERGENCY_MENU, Route.BILLABLE_MENU):
-                _menu(response, view, url_for, route, attempt=1)
-            else:
-                view.say(response, "record_standard")
-                record_message(response, view, url_for, "standard")
-            return response
+    def menu_or_message() -> VoiceResponse:
+        response = VoiceResponse()
+        view.say(response, "greeting")
+        if route in (Route.EMERGENCY_MENU, Route.BILLABLE_MENU):
+            _menu(response, view, url_for, route, attempt=1)
+        else:
+            view.say(response, "record_standard")
+            record_message(response, view, url_for, "standard")
+        return response
 
-        answer = kept_answer(view, url_for, route.value, menu_or_message)
-    _store_new_call(session, leg, view, route.value)
-    return Reply(answer)
+    return route.value, kept_answer(view, url_for, route.value, menu_or_message)
 
 
 def _desk_number(view: CallView) -> str | None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, String, bindparam, literal_column, select
+from sqlalchemy import ColumnElement, Select, String, bindparam, literal_column, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -181,18 +181,35 @@ _LATEST_OPEN_OF_CUSTOMER = _latest_open(Incident.__table__.c.customer_id)
 _LATEST_OPEN_OF_NUMBER = _latest_open(Incident.__table__.c.caller_number)
 
 
-def open_incident_query(caller: Caller, now: datetime) -> tuple[Select[Any], dict[str, Any]] | None:
-    """Return the statement and parameters that find the caller's open incident, by id.
+# The same look-ups as conditions, for a write that is made only when there is none.
+NO_OPEN_INCIDENT: dict[str, ColumnElement[bool]] = {
+    "customer": ~_LATEST_OPEN_OF_CUSTOMER.exists(),
+    "number": ~_LATEST_OPEN_OF_NUMBER.exists(),
+}
+
+
+def open_incident_key(caller: Caller, now: datetime) -> tuple[str, dict[str, Any]] | None:
+    """Return how the caller's open incident is found ("customer" or "number"), and the
+    parameters; None for a caller who cannot have one: a withheld number no contact matched.
 
     The newest incident still open from the last day: of the customer for an authorized
-    contact, else of the number. None for a caller who cannot have one: a withheld
-    number no contact matched.
+    contact, else of the number.
     """
     who: int | str
     if caller.customer is not None and caller.is_authorized:
-        query, who = _LATEST_OPEN_OF_CUSTOMER, caller.customer.id
+        kind, who = "customer", caller.customer.id
     elif caller.number is not None:
-        query, who = _LATEST_OPEN_OF_NUMBER, caller.number
+        kind, who = "number", caller.number
     else:
         return None
-    return query, {"who": who, "since": now - REPEAT_WINDOW}
+    return kind, {"who": who, "since": now - REPEAT_WINDOW}
+
+
+def open_incident_query(caller: Caller, now: datetime) -> tuple[Select[Any], dict[str, Any]] | None:
+    """Return the statement and parameters that find the caller's open incident, by id."""
+    found = open_incident_key(caller, now)
+    if found is None:
+        return None
+    kind, parameters = found
+    query = _LATEST_OPEN_OF_CUSTOMER if kind == "customer" else _LATEST_OPEN_OF_NUMBER
+    return query, parameters

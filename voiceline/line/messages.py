@@ -20,12 +20,11 @@ from voiceline.customers.services import Target, plan_terms_for
 from voiceline.incidents.handover import mark_for_paging
 from voiceline.incidents.log import log_event
 from voiceline.incidents.models import Incident, Recording
+from voiceline.line.call_rows import ensure_call, stored_call
 from voiceline.line.calls import (
     CallView,
     Reply,
     caller_number,
-    ensure_call,
-    stored_call,
     view_of,
 )
 from voiceline.line.incidents import PAGED_PRIORITIES, attach_recording, open_incident

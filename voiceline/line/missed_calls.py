@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voiceline.customers.entitlement import Route
-from voiceline.line.calls import stored_call
+from voiceline.line.call_rows import stored_call
 from voiceline.line.messages import take_message
 from voiceline.line.models import Call
 from voiceline.twilio_events import CallLeg, CallStatusChanged

@@ -121,8 +121,8 @@ def each_statement_commits(session: Session) -> None:
     For a request that reads, then writes at most one statement, and needs no snapshot
     common to its reads (PostgreSQL's READ COMMITTED takes one per statement anyway):
     a call's answer. PostgreSQL then spends no round trip on BEGIN and none on COMMIT,
-    two of the answer's four, each a wait on the server while the caller waits and a
-    sync web worker serves nobody else. A request that finds it must write more than
+    each a wait on the server while the caller waits and a sync web worker serves
+    nobody else. A request that finds it must write more than
     once calls ``begin_writes`` first. On SQLite this does nothing: pysqlite begins a
     transaction only at the first write already. Call it before the session's first
     statement; the pool puts the connection back in its usual mode when it returns.

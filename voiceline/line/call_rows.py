@@ -71,6 +71,7 @@ _insert_first_call = {
 def call_row(
     leg: CallLeg, view: CallView, route: str, incident_id: int | None = None
 ) -> dict[str, Any]:
+    """Return the values of the row of ``leg``, answered with ``route``."""
     return {
         "call_sid": leg.sid,
         "direction": "inbound",

@@ -196,9 +196,28 @@ def _search_limit(start: datetime) -> datetime:
     return min(start + SEARCH_HORIZON, _LATEST)
 
 
+# The last closed stretch each calendar was asked about, [from, next opening): nothing
+# opens inside it, so every instant in it is closed and opens next at its end. A call to
+# the line asks both at once, and the callers of one night ask about the same stretch.
+# Kept by the calendar's identity (the directory cache holds one per customer while the
+# directory is unchanged), the calendar itself alongside so a reused id never matches.
+_CLOSED_STRETCH: dict[int, tuple[BusinessCalendar, datetime, datetime]] = {}
+_CLOSED_STRETCH_LIMIT = 4_096
+
+
+def _in_closed_stretch(calendar: BusinessCalendar, utc: datetime) -> datetime | None:
+    """Return the next opening when ``utc`` is in the calendar's kept closed stretch."""
+    kept = _CLOSED_STRETCH.get(id(calendar))
+    if kept is not None and kept[0] is calendar and kept[1] <= utc < kept[2]:
+        return kept[2]
+    return None
+
+
 def is_business_time(calendar: BusinessCalendar, at: datetime) -> bool:
     """Return True when ``at`` falls inside the calendar's open hours."""
     utc = _check_instant(at, "at")
+    if _in_closed_stretch(calendar, utc) is not None:
+        return False
     closed = partial(is_closed_day, calendar)
     return is_open_at(calendar.hours, calendar.tz, utc, closed)
 
@@ -206,7 +225,14 @@ def is_business_time(calendar: BusinessCalendar, at: datetime) -> bool:
 def next_business_moment(calendar: BusinessCalendar, at: datetime) -> datetime | None:
     """Return the first open instant at or after ``at`` (UTC), or None if it never opens."""
     start = _check_instant(at, "at")
+    kept = _in_closed_stretch(calendar, start)
+    if kept is not None:
+        return kept
     for lo, _hi in _open_spans(calendar, start, _search_limit(start)):
+        if lo > start:
+            if len(_CLOSED_STRETCH) >= _CLOSED_STRETCH_LIMIT:
+                _CLOSED_STRETCH.clear()
+            _CLOSED_STRETCH[id(calendar)] = (calendar, start, lo)
         return lo
     return None
 

@@ -111,11 +111,12 @@ def _incident(fact: tuple[Any, ...], acker: int | None) -> dict[str, Any]:
 
 
 def _clock(fact: tuple[Any, ...], zone: str) -> dict[str, Any]:
-    incident_id, _, _, _, opened, callback = fact
+    incident_id, _, customer_id, _, opened, callback = fact
     wall = int((callback - opened).total_seconds())
     over = max(0, -(-(wall - 30 * 60) // 60))
     return {
-        "incident_id": incident_id, "metric": "callback", "priority": "emergency",
+        "incident_id": incident_id, "customer_id": customer_id, "metric": "callback",
+        "priority": "emergency",
         "target_minutes": 30, "clock": "wall", "time_zone": zone, "started_at": opened,
         "deadline_at": opened + timedelta(minutes=30), "stopped_at": callback,
         "stop_kind": "bridge", "is_reported": False, "wall_seconds": wall,

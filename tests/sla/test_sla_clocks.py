@@ -95,6 +95,8 @@ def test_an_emergency_on_diamond_starts_one_wall_clock(session) -> None:
         "wall",
     )
     assert clock.time_zone == "America/Los_Angeles"
+    # the customer's, copied from the incident for the monthly report
+    assert clock.customer_id == incident.customer_id is not None
     assert clock.started_at == T0
     assert clock.deadline_at == T0 + m(30)
     # the incident row carries the same promise

@@ -18,6 +18,7 @@ from voiceline.sla.report_queries import (
     incident_counts,
     month_scope,
     running_clocks,
+    stopped_totals,
 )
 
 
@@ -95,3 +96,40 @@ def test_the_zones_running_clocks_and_breaches_are_read_through_their_indexes(
         ):
             plan = _plan(connection, statement, parameters, kind)
             assert index in plan, (index, plan)
+
+
+def test_the_stopped_totals_read_their_covering_index_alone(database: Database) -> None:
+    october = date(2026, 10, 1)
+    with database.session() as session:
+        load_directory(session, read_directory_file(EXAMPLE_DIRECTORY))
+    add_incident_history(database, 500, october)
+    seen: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        seen.append((statement, parameters))
+
+    kind = database.engine.dialect.name
+    if kind == "postgresql":  # the planner's statistics, as a deployment's autovacuum keeps
+        with database.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+    with database.session() as session:
+        customers = [(c.id, c.time_zone) for c in session.scalars(select(Customer))]
+        scope = month_scope(session, october, customers)
+        event.listen(database.engine, "before_cursor_execute", keep)
+        try:
+            totals = stopped_totals(session, scope)
+        finally:
+            event.remove(database.engine, "before_cursor_execute", keep)
+        assert sum(t.stopped for t in totals.values()) == 500
+        assert sum(t.credits for t in totals.values()) > 0, "some breaches earned credit"
+        [(statement, parameters), (credits, credit_parameters)] = seen
+        assert "incidents" not in statement and "incidents" not in credits
+        connection = session.connection()
+        plan = _plan(connection, statement, parameters, kind)
+        if kind == "sqlite":
+            assert "COVERING INDEX ix_sla_clocks_report_totals" in plan, plan
+            # the breaches' credits: found in the same index, then their rows read
+            credit_plan = _plan(connection, credits, credit_parameters, kind)
+            assert "ix_sla_clocks_report_totals" in credit_plan, credit_plan
+        else:
+            assert "ix_sla_clocks_report_totals" in plan, plan

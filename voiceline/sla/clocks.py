@@ -101,6 +101,7 @@ def start_clocks(session: Session, incident: Incident) -> list[SlaClock]:
             continue
         clock = SlaClock(
             incident_id=incident.id,
+            customer_id=customer.id,
             metric=metric,
             priority=incident.priority,
             target_minutes=target.minutes,

@@ -146,18 +146,18 @@ class StoppedTotals:
 
 
 def _group() -> tuple[Any, ...]:
-    return (Incident.customer_id, SlaClock.metric, SlaClock.priority, SlaClock.target_minutes,
+    return (SlaClock.customer_id, SlaClock.metric, SlaClock.priority, SlaClock.target_minutes,
             SlaClock.clock)  # fmt: skip
 
 
 class _NotAnIndex(FunctionElement[int]):
-    """A customer id SQLite must not look up through an index ("+incidents.customer_id").
+    """A customer id SQLite must not look up through an index ("+sla_clocks.customer_id").
 
-    Without statistics (a SQLite database is never analysed) SQLite drives a month's read
-    from each customer's incidents, of every month there ever was, and then their clocks;
-    kept off that index, it reads the month's clocks through their start, or through the
-    partial index of running clocks or of breaches the query matches. PostgreSQL keeps
-    statistics and chooses for itself.
+    Without statistics (a SQLite database is never analysed) SQLite would read the running
+    clocks and the breaches through the index of the month's totals, every clock of each
+    customer's month; kept off it, it reads them through the partial index of running
+    clocks or of breaches the query matches. PostgreSQL keeps statistics and chooses for
+    itself.
     """
 
     type = Integer()
@@ -176,15 +176,17 @@ def _not_an_index_sqlite(element: _NotAnIndex, compiler: Any, **kw: Any) -> str:
 
 
 def _customer() -> Any:
-    return _NotAnIndex(Incident.customer_id)
+    return _NotAnIndex(SlaClock.customer_id)
 
 
-def _of_scope(scope: Scope, *columns: Any) -> Any:
+def _of_scope(scope: Scope, *columns: Any, by_customer: bool = False) -> Any:
+    """Select ``columns`` of the scope's clocks; ``by_customer``: seek them by customer and
+    start (the totals' covering index), else through the index the other terms match."""
+    customer = SlaClock.customer_id if by_customer else _customer()
     return (
         select(*columns)
         .select_from(SlaClock)
-        .join(Incident, Incident.id == SlaClock.incident_id)
-        .where(_customer().in_(scope.customer_ids), scope.clocks_in_month())
+        .where(customer.in_(scope.customer_ids), scope.clocks_in_month())
     )
 
 
@@ -213,34 +215,35 @@ def _integers(joined: str) -> list[int]:
 def stopped_totals(session: Session, scope: Scope) -> dict[tuple[int, TargetKey], StoppedTotals]:
     """Return the stopped clocks' counts, minutes over, credits and percentiles per target.
 
-    One pass of the month's stopped clocks, grouped by target, outcome and credit amount:
-    counts and minutes over are summed there, and each group's wall and business seconds
-    come back as one string of integers. A target's values from all its groups are sorted
-    here and ranked by voiceline.sla_math.nearest_rank: exact, and much cheaper than
-    ranking every clock in the database (two window sorts over the whole month).
+    One pass of the month's stopped clocks, from their covering index alone, grouped by
+    target and outcome: counts and minutes over are summed there, and each group's wall
+    and business seconds come back as one string of integers. A target's values from all
+    its groups are sorted here and ranked by voiceline.sla_math.nearest_rank: exact, and
+    much cheaper than ranking every clock in the database (two window sorts over the whole
+    month). The credits, which only breaches earn, are a second, smaller pass over the
+    month's breaches (``_breach_credits``).
     """
     wall = func.coalesce(SlaClock.wall_seconds, 0)
     business = func.coalesce(SlaClock.business_seconds, 0)
-    amount = SlaClock.credit["amount"].as_string()
     query = (
         _of_scope(
             scope,
             *_group(),
             SlaClock.is_met,
-            amount,
             func.count(),
             func.sum(func.coalesce(SlaClock.minutes_over, 0)),
             _JoinedIntegers(wall),
             _JoinedIntegers(business),
+            by_customer=True,
         )
         .where(SlaClock.stopped_at.is_not(None))
-        .group_by(*_group(), SlaClock.is_met, amount)
+        .group_by(*_group(), SlaClock.is_met)
     )
     totals: dict[tuple[int, TargetKey], StoppedTotals] = {}
     values: dict[tuple[int, TargetKey], tuple[list[int], list[int]]] = {}
     for row in session.execute(query):
         key = (row[0], (row[1], row[2], row[3], row[4]))
-        is_met, amount_text, count, over = row[5], row[6], row[7], row[8] or 0
+        is_met, count, over = row[5], row[6], row[7] or 0
         line = totals.setdefault(key, StoppedTotals(percentiles={}))
         line.stopped += count
         if is_met is True:
@@ -248,11 +251,11 @@ def stopped_totals(session: Session, scope: Scope) -> dict[tuple[int, TargetKey]
         elif is_met is False:
             line.breached += count
             line.minutes_over += over
-        if amount_text is not None:
-            line.credits += Decimal(amount_text) * count
         walls, businesses = values.setdefault(key, ([], []))
-        walls += _integers(row[9])
-        businesses += _integers(row[10])
+        walls += _integers(row[8])
+        businesses += _integers(row[9])
+    for key, credit in _breach_credits(session, scope).items():
+        totals[key].credits = credit
     for key, line in totals.items():
         assert line.percentiles is not None
         for kind, seconds in zip(("wall", "business"), values[key], strict=True):
@@ -262,6 +265,25 @@ def stopped_totals(session: Session, scope: Scope) -> dict[tuple[int, TargetKey]
                 if value is not None:
                     line.percentiles[(kind, p)] = value
     return totals
+
+
+def _breach_credits(session: Session, scope: Scope) -> dict[tuple[int, TargetKey], Decimal]:
+    """Return the credits the month's stopped breaches earned, per customer and target.
+
+    Grouped by amount in SQL, so that money is added up exactly here, as Decimal.
+    """
+    amount = SlaClock.credit["amount"].as_string()
+    query = (
+        _of_scope(scope, *_group(), amount, func.count(), by_customer=True)
+        .where(SlaClock.stopped_at.is_not(None), SlaClock.is_met.is_(False))
+        .group_by(*_group(), amount)
+    )
+    credits: dict[tuple[int, TargetKey], Decimal] = {}
+    for row in session.execute(query):
+        if row[5] is not None:
+            key = (row[0], (row[1], row[2], row[3], row[4]))
+            credits[key] = credits.get(key, ZERO) + Decimal(row[5]) * row[6]
+    return credits
 
 
 # --- running clocks and breaches, as rows ---------------------------------------------
@@ -283,7 +305,7 @@ CLOCK_COLUMNS = (
     SlaClock.is_met,
     SlaClock.minutes_over,
     SlaClock.credit["amount"].as_string().label("amount"),
-    Incident.customer_id,
+    SlaClock.customer_id,
 )
 BreachKey = tuple[datetime, int, str]  # started_at, incident, metric: the report's order
 
@@ -303,7 +325,7 @@ def all_stopped_breaches(
     report order; one query, read ``batch`` rows at a time."""
     if not customer_order:
         return iter(())
-    position = case({cid: n for n, cid in enumerate(customer_order)}, value=Incident.customer_id)
+    position = case({cid: n for n, cid in enumerate(customer_order)}, value=SlaClock.customer_id)
     query = (
         _of_scope(scope, *CLOCK_COLUMNS)
         .where(SlaClock.stopped_at.is_not(None), SlaClock.is_met.is_(False))

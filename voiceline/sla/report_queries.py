@@ -304,7 +304,8 @@ def _breach_credits(session: Session, scope: Scope) -> dict[tuple[int, TargetKey
 
 # --- running clocks and breaches, as rows ---------------------------------------------
 
-# What a report reads of one clock it lists or measures.
+# What a report reads of one clock it lists or measures: ClockFact's fields in order (the
+# credit's amount in its place; voiceline.sla.reports reads them by position), then the rest.
 CLOCK_COLUMNS = (
     SlaClock.incident_id,
     SlaClock.metric,

@@ -5,15 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from voiceline.sla.report_queries import Scope
 
 # --- the report's shape -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ClockFact:
-    """One clock as the report sees it at ``as_of``: plain values only."""
+class ClockFact(NamedTuple):
+    """One clock as the report sees it at ``as_of``: plain values only.
+
+    A named tuple, not a frozen dataclass: a big month lists ten thousand breaches, and
+    this is five times quicker to make.
+    """
 
     incident_id: int
     metric: str

@@ -227,11 +227,14 @@ def breach_key(fact: ClockFact) -> BreachKey:
 
 def _stopped_fact(clock: Row[Any]) -> ClockFact:
     """Return a stopped clock as recorded at its stop."""
+    # CLOCK_COLUMNS begin with ClockFact's fields, in order (the credit's amount in its
+    # place): read by position, which is quicker than by name over a month's breaches.
+    fields: tuple[Any, ...] = clock[:15]
+    (incident, metric, priority, minutes, kind, zone, started, deadline, stopped, stop_kind,
+     wall, business, is_met, over, amount) = fields  # fmt: skip
     return ClockFact(
-        clock.incident_id, clock.metric, clock.priority, clock.target_minutes, clock.clock,
-        clock.time_zone, clock.started_at, clock.deadline_at, clock.stopped_at,
-        clock.stop_kind, clock.wall_seconds or 0, clock.business_seconds or 0,
-        clock.is_met, clock.minutes_over or 0, credit_of(clock.amount),
+        incident, metric, priority, minutes, kind, zone, started, deadline, stopped,
+        stop_kind, wall or 0, business or 0, is_met, over or 0, credit_of(amount),
     )  # fmt: skip
 
 

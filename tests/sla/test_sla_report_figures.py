@@ -14,6 +14,7 @@ November 2026 as of Tuesday 1 December 12:00 UTC (04:00 in Oregon, 07:00 in New 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -292,6 +293,17 @@ def test_breaches_come_a_page_at_a_time_in_the_reports_order(
             after = page.next_after
     assert [len(p) for p in pages] == [4, 4, 2]
     assert [row for p in pages for row in p] == _flat(report)
+
+
+def test_a_report_without_its_breaches_has_the_same_totals_and_credits(
+    report: Report, database: Database
+) -> None:
+    # with its breaches the report adds up their credits from the breaches it read;
+    # without, from a pass of its own over them
+    with database.session() as session:
+        summary = monthly_report(session, NOVEMBER, as_of=AS_OF, with_breaches=False)
+    assert [replace(c, breaches=()) for c in report.customers] == list(summary.customers)
+    assert any(t.credits for c in summary.customers for t in c.targets)
 
 
 def test_the_admin_page_lists_a_page_of_breaches_and_links_the_next(

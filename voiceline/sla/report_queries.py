@@ -228,7 +228,11 @@ def _integers(joined: str) -> list[int]:
     return list(map(int, joined.split(",")))
 
 
-def stopped_totals(session: Session, scope: Scope) -> dict[tuple[int, TargetKey], StoppedTotals]:
+def stopped_totals(
+    session: Session,
+    scope: Scope,
+    credits: dict[tuple[int, TargetKey], Decimal] | None = None,
+) -> dict[tuple[int, TargetKey], StoppedTotals]:
     """Return the stopped clocks' counts, minutes over, credits and percentiles per target.
 
     One pass of the month's stopped clocks, from their covering index alone, grouped by
@@ -237,7 +241,8 @@ def stopped_totals(session: Session, scope: Scope) -> dict[tuple[int, TargetKey]
     its groups are sorted here and ranked by voiceline.sla_math.nearest_rank: exact, and
     much cheaper than ranking every clock in the database (two window sorts over the whole
     month). The credits, which only breaches earn, are a second, smaller pass over the
-    month's breaches (``_breach_credits``).
+    month's breaches (``_breach_credits``), unless the caller, who read every breach
+    already, gives their sums (``credits``).
     """
     wall = func.coalesce(SlaClock.wall_seconds, 0)
     business = func.coalesce(SlaClock.business_seconds, 0)
@@ -270,8 +275,9 @@ def stopped_totals(session: Session, scope: Scope) -> dict[tuple[int, TargetKey]
         walls, businesses = values.setdefault(key, ([], []))
         walls += _integers(row[8])
         businesses += _integers(row[9])
-    for key, credit in _breach_credits(session, scope).items():
-        totals[key].credits = credit
+    for key, credit in (_breach_credits(session, scope) if credits is None else credits).items():
+        if key in totals:  # else a clock stopped since the totals were read
+            totals[key].credits = credit
     for key, line in totals.items():
         assert line.percentiles is not None
         for kind, seconds in zip(("wall", "business"), values[key], strict=True):

@@ -45,7 +45,9 @@ from voiceline.customers.models import Customer, Plan
 from voiceline.customers.services import calendar_for
 from voiceline.errors import InvalidInput
 from voiceline.sla.report_queries import (
+    ZERO,
     BreachKey,
+    Scope,
     StoppedTotals,
     TargetKey,
     all_stopped_breaches,
@@ -335,8 +337,12 @@ def monthly_report(
     pairs = [(c.id, c.time_zone) for c in customers]
     scope = month_scope(session, month, pairs)
     counts = incident_counts(session, month, pairs)
+    # A report with its breaches reads every stopped breach once, and adds up their
+    # credits from that read instead of the totals' second pass.
+    listed = _stopped_breaches_by_customer(session, scope) if with_breaches else None
+    credits = None if listed is None else _credits_of(listed)
     stopped: dict[int, dict[TargetKey, StoppedTotals]] = defaultdict(dict)
-    for (customer_id, key), totals in stopped_totals(session, scope).items():
+    for (customer_id, key), totals in stopped_totals(session, scope, credits).items():
         stopped[customer_id][key] = totals
     running: dict[int, list[Row[Any]]] = defaultdict(list)
     for row in running_clocks(session, scope):
@@ -352,13 +358,32 @@ def monthly_report(
                             counts.get(customer.id, 0))
         )  # fmt: skip
     report = Report(month=month, as_of=as_of.astimezone(UTC), customers=tuple(months), scope=scope)
-    if not with_breaches:
+    if listed is None:
         return report
-    listed: dict[str, list[ClockFact]] = {c.code: [] for c in report.customers}
-    for owner, fact in iter_all_breaches(session, report):
-        listed[owner.code].append(fact)
-    whole = tuple(replace(c, breaches=tuple(listed[c.code])) for c in report.customers)
+    whole = tuple(
+        replace(c, breaches=tuple(_merged(iter(listed.get(c.customer_id or 0, ())),
+                                          list(c.running_breaches))))
+        for c in report.customers
+    )  # fmt: skip
     return replace(report, customers=whole)
+
+
+def _stopped_breaches_by_customer(session: Session, scope: Scope) -> dict[int, list[ClockFact]]:
+    """Return every stopped breach of the scope, by customer id, each in report order."""
+    listed: dict[int, list[ClockFact]] = {i: [] for i in scope.customer_ids}
+    for row in all_stopped_breaches(session, scope, scope.customer_ids):
+        listed[row.customer_id].append(_stopped_fact(row))
+    return listed
+
+
+def _credits_of(listed: dict[int, list[ClockFact]]) -> dict[tuple[int, TargetKey], Decimal]:
+    """Return the credits of ``listed`` breaches added up per customer and target."""
+    credits: dict[tuple[int, TargetKey], Decimal] = {}
+    for customer_id, facts in listed.items():
+        for f in facts:
+            key = (customer_id, (f.metric, f.priority, f.target_minutes, f.clock))
+            credits[key] = credits.get(key, ZERO) + f.credit
+    return credits
 
 
 def unknown_customer(code: str) -> ReportError:

@@ -2,13 +2,15 @@
 
 A month of a hundred thousand clocks must not come back to Python one by one. The stopped
 clocks, whose outcome, times and credit were recorded at their stop, are counted and
-summed in the database: one query returns per customer and target (and per outcome and
-credit amount, so money is summed exactly in Python as Decimal) the counts, minutes over,
-and the wall and business seconds as strings of integers, which are sorted here and ranked
-for the median and 90th percentile by voiceline.sla_math.nearest_rank (exact integer
-arithmetic, whatever the database). Running clocks are few and must be measured
-at ``as_of`` on the customer's calendar, so they are read whole. Breaches are read in
-their report order, all of them for the exports or a page at a time for the admin page.
+summed in the database: one query, from one covering index by customer and start (each
+clock carries its incident's customer), returns per customer, target and outcome the
+counts, minutes over, and the wall and business seconds as strings of integers, which are
+sorted here and ranked for the median and 90th percentile by
+voiceline.sla_math.nearest_rank (exact integer arithmetic, whatever the database). The
+breaches' credits are added up per amount, so that money is summed exactly in Python as
+Decimal. Running clocks are few and must be measured at ``as_of`` on the customer's
+calendar, so they are read whole. Breaches are read in their report order, all of them
+for the exports or a page at a time for the admin page.
 
 A clock belongs to the month in which it started on the wall clocks of its own zone: the
 ``Scope`` holds each zone's bounds, found once per report.

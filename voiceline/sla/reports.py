@@ -17,7 +17,8 @@ What counts, decided once here so the CLI, the admin page, the CSV and the email
   to the rule's ``cap_percent`` of the monthly fee.
 
 ``monthly_report`` has the database aggregate the month's stopped clocks and measures the
-running ones here (voiceline.sla.report_queries); a report made without its breaches
+running ones here (voiceline.sla.report_queries); a report with its breaches reads them
+once and adds up their credits from that read. A report made without its breaches
 (``with_breaches=False``, the admin page) lists them a page at a time
 (voiceline.sla.report_pages) or streams them (``iter_breaches``). Renderers for text, CSV and JSON are in
 voiceline.report_formats.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -273,6 +274,25 @@ def report(
     as_of: str | None,
 ) -> None:
     """Print the monthly SLA report: compliance per customer and target, breaches, credits."""
+    # Every object the report makes lives until it has printed: the cycle collector would
+    # walk a month's ten thousand breaches again and again and free nothing.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        _report(month, customer_code, fmt, output, email_to, as_of)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _report(
+    month: str,
+    customer_code: str | None,
+    fmt: str,
+    output: str | None,
+    email_to: tuple[str, ...],
+    as_of: str | None,
+) -> None:
     from datetime import datetime
 
     # The report's tables and those their relationships name (a customer's escalation

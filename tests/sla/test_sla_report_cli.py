@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import socketserver
 import threading
@@ -141,6 +142,15 @@ def test_the_report_can_be_written_to_a_file(month_db, tmp_path) -> None:
     result = run_cli(url, "--month", "2026-11", "--format", "csv", "-o", str(out))
     assert result.exit_code == 0, result.output
     assert out.read_text().startswith("month,customer,customer_name,metric")
+
+
+def test_the_command_leaves_the_cycle_collector_as_it_found_it(month_db) -> None:
+    # it runs without collections; a caller in the same process (as here) keeps them
+    url, _ = month_db
+    assert gc.isenabled()
+    assert run_cli(url, "--month", "2026-11").exit_code == 0
+    assert run_cli(url, "--month", "2026-13").exit_code == 2
+    assert gc.isenabled()
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ does) and removed afterwards; the PostgreSQL server is the one the test suite us
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,6 +72,38 @@ def scratch_database(kind: str, workdir: Path, label: str) -> Iterator[str]:
     try:
         _migrate(url)
         yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def copied_database(url: str, workdir: Path, label: str) -> Iterator[str]:
+    """Yield the URL of a copy of the database at ``url`` as it is now; drop it afterwards.
+
+    Nothing may be writing to it meanwhile (PostgreSQL refuses a template in use).
+    """
+    target = make_url(normalise_database_url(url))
+    if target.get_backend_name() == "sqlite":
+        path = workdir / f"{label}-{uuid.uuid4().hex[:6]}.db"
+        with sqlite3.connect(str(target.database)) as source, sqlite3.connect(path) as copy:
+            source.backup(copy)
+        source.close()
+        copy.close()
+        try:
+            yield f"sqlite:///{path}"
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    name = f"voiceline_bench_{label}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    server = make_url(normalise_database_url(postgres_server_url()))
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{target.database}"'))
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

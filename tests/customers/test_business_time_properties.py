@@ -287,26 +287,6 @@ def test_calculator_agrees_with_minute_by_minute_reference(
         assert next_business_moment(case.calendar, a) is None
 
 
-@SETTINGS
-@given(case=cases(), span_days=st.integers(1, 4), data=st.data())
-def test_asking_one_calendar_through_a_night_agrees_with_the_reference(
-    case: Case, span_days: int, data: st.DataObject
-) -> None:
-    # As the line asks: the same calendar object, instant after instant (each answer may
-    # be the kept closed stretch of an earlier one), and now and then back in time.
-    count = span_days * 1440
-    a = case.anchor
-    bits = case.reference.minutes(a, count)
-    changes = [i for i in range(1, count) if bits[i] != bits[i - 1]]
-    asked = sorted({0, count - 1, *(j for i in changes for j in (i - 1, i, i + 1) if j < count)})
-    asked += data.draw(st.lists(st.integers(0, count - 1), max_size=20))
-    for j in asked:
-        at = a + j * MINUTE
-        assert is_business_time(case.calendar, at) is bool(bits[j]), j
-        if 1 in bits[j:]:
-            assert next_business_moment(case.calendar, at) == a + bits.index(1, j) * MINUTE, j
-
-
 # --- properties ----------------------------------------------------------------------------
 
 durations = st.builds(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -21,24 +23,38 @@ from voiceline.sla.report_queries import (
     stopped_totals,
 )
 
+OCTOBER = date(2026, 10, 1)
 
-def test_the_incident_count_reads_the_customer_and_clock_start_index(database: Database) -> None:
+
+def _october_history(database: Database) -> None:
+    """Load the example directory and 500 incidents of October 2026."""
     with database.session() as session:
         load_directory(session, read_directory_file(EXAMPLE_DIRECTORY))
-    add_incident_history(database, 500, date(2026, 10, 1))
+    add_incident_history(database, 500, OCTOBER)
+
+
+@contextmanager
+def _statements(database: Database, naming: str = "") -> Iterator[list[tuple[str, Any]]]:
+    """Collect each statement (with its parameters) that contains ``naming``, until the end."""
     seen: list[tuple[str, Any]] = []
 
     def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if "FROM incidents" in statement:
+        if naming in statement:
             seen.append((statement, parameters))
 
+    event.listen(database.engine, "before_cursor_execute", keep)
+    try:
+        yield seen
+    finally:
+        event.remove(database.engine, "before_cursor_execute", keep)
+
+
+def test_the_incident_count_reads_the_customer_and_clock_start_index(database: Database) -> None:
+    _october_history(database)
     with database.session() as session:
         customers = [(c.id, c.time_zone) for c in session.scalars(select(Customer))]
-        event.listen(database.engine, "before_cursor_execute", keep)
-        try:
-            counts = incident_counts(session, date(2026, 10, 1), customers)
-        finally:
-            event.remove(database.engine, "before_cursor_execute", keep)
+        with _statements(database, "FROM incidents") as seen:
+            counts = incident_counts(session, OCTOBER, customers)
         assert sum(counts.values()) > 0, "the history should fill October"
         [(statement, parameters)] = seen
         connection = session.connection()
@@ -67,25 +83,14 @@ def _plan(connection: Any, statement: str, parameters: Any, kind: str) -> str:
 def test_the_zones_running_clocks_and_breaches_are_read_through_their_indexes(
     database: Database,
 ) -> None:
-    october = date(2026, 10, 1)
-    with database.session() as session:
-        load_directory(session, read_directory_file(EXAMPLE_DIRECTORY))
-    add_incident_history(database, 500, october)
-    seen: list[tuple[str, Any]] = []
-
-    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        seen.append((statement, parameters))
-
+    _october_history(database)
     kind = database.engine.dialect.name
     with database.session() as session:
         customers = [(c.id, c.time_zone) for c in session.scalars(select(Customer))]
-        event.listen(database.engine, "before_cursor_execute", keep)
-        try:
-            scope = month_scope(session, october, customers)
+        with _statements(database) as seen:
+            scope = month_scope(session, OCTOBER, customers)
             running = running_clocks(session, scope)
             breaches = list(all_stopped_breaches(session, scope, [i for i, _ in customers]))
-        finally:
-            event.remove(database.engine, "before_cursor_execute", keep)
         assert running == [] and len(breaches) > 0, "the history's clocks are all stopped"
         [zones, running_read, breach_read] = seen
         connection = session.connection()
@@ -99,27 +104,16 @@ def test_the_zones_running_clocks_and_breaches_are_read_through_their_indexes(
 
 
 def test_the_stopped_totals_read_their_covering_index_alone(database: Database) -> None:
-    october = date(2026, 10, 1)
-    with database.session() as session:
-        load_directory(session, read_directory_file(EXAMPLE_DIRECTORY))
-    add_incident_history(database, 500, october)
-    seen: list[tuple[str, Any]] = []
-
-    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        seen.append((statement, parameters))
-
+    _october_history(database)
     kind = database.engine.dialect.name
     if kind == "postgresql":  # the planner's statistics, as a deployment's autovacuum keeps
         with database.engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
     with database.session() as session:
         customers = [(c.id, c.time_zone) for c in session.scalars(select(Customer))]
-        scope = month_scope(session, october, customers)
-        event.listen(database.engine, "before_cursor_execute", keep)
-        try:
+        scope = month_scope(session, OCTOBER, customers)
+        with _statements(database) as seen:
             totals = stopped_totals(session, scope)
-        finally:
-            event.remove(database.engine, "before_cursor_execute", keep)
         assert sum(t.stopped for t in totals.values()) == 500
         assert sum(t.credits for t in totals.values()) > 0, "some breaches earned credit"
         [(statement, parameters), (credits, credit_parameters)] = seen

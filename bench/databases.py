@@ -10,7 +10,7 @@ import os
 import sqlite3
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -87,10 +87,11 @@ def copied_database(url: str, workdir: Path, label: str) -> Iterator[str]:
     target = make_url(normalise_database_url(url))
     if target.get_backend_name() == "sqlite":
         path = workdir / f"{label}-{uuid.uuid4().hex[:6]}.db"
-        with sqlite3.connect(str(target.database)) as source, sqlite3.connect(path) as copy:
+        with (
+            closing(sqlite3.connect(str(target.database))) as source,
+            closing(sqlite3.connect(path)) as copy,
+        ):
             source.backup(copy)
-        source.close()
-        copy.close()
         try:
             yield f"sqlite:///{path}"
         finally:

@@ -117,15 +117,12 @@ def _phase(
     before = fallbacks()
     for n in range(size.runs):
         phase.bare16.append(run_wrk(bare.url, bare_calls, 16, size.wrk_seconds))
-        said = ""
-        # The app and its twin take turns at going first after the bare app.
-        if twin is not None and n % 2:
-            phase.twin16.append(run_wrk(twin.url, fresh(f"twin-{n}", twin), 16, size.wrk_seconds))
-        phase.app16.append(run_wrk(app.url, fresh(f"16-{n}"), 16, size.wrk_seconds))
-        if twin is not None and not n % 2:
-            phase.twin16.append(run_wrk(twin.url, fresh(f"twin-{n}", twin), 16, size.wrk_seconds))
-        if twin is not None:
-            said = f", before the history {phase.twin16[-1].throughput:.0f} req/s"
+        turns = [(app, phase.app16, f"16-{n}")]
+        if twin is not None:  # the app and its twin take turns at going first
+            turns.insert(1 - n % 2, (twin, phase.twin16, f"twin-{n}"))
+        for target, runs, tag in turns:
+            runs.append(run_wrk(target.url, fresh(tag, target), 16, size.wrk_seconds))
+        said = f", before the history {phase.twin16[-1].throughput:.0f} req/s" if twin else ""
         log(f"    run {n + 1}: bare {phase.bare16[-1].throughput:.0f} req/s, "
             f"app {phase.app16[-1].throughput:.0f} req/s p99 {phase.app16[-1].p99_ms:.0f} ms"
             f"{said}")  # fmt: skip

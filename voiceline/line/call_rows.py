@@ -32,17 +32,7 @@ def ensure_call(session: Session, leg: CallLeg, view: CallView, route: str) -> C
     """Return the call's row, storing it on its first request."""
     call = stored_call(session, leg.sid)
     if call is None:
-        call = Call(
-            call_sid=leg.sid,
-            direction="inbound",
-            from_number=leg.from_number,
-            to_number=leg.to_number,
-            customer_id=view.caller.customer.id if view.caller.customer else None,
-            contact_id=view.caller.contact.id if view.caller.contact else None,
-            route=route,
-            started_at=view.now,
-            status=leg.status,
-        )
+        call = Call(**call_row(leg, view, route))
         session.add(call)
         session.flush()
     return call
